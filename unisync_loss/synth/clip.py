@@ -11,7 +11,7 @@ from .appearance import Lighting
 from .camera import Camera
 from .face_model import NUM_EXPRESSION, FaceModel
 from .motion import head_pose, nuisance_expression
-from .render import face_centre_pixels, face_layers, render_parsing, render_rgb
+from .render import background, face_centre_pixels, face_layers, render_parsing, render_rgb
 from .sentences import phrase
 from .settings import SynthSettings
 from .speaker import Speaker
@@ -79,6 +79,7 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
     light = Lighting.sample(rng, settings.lighting)
     flicker = 1.0 + light.flicker * np.clip(rng.standard_normal(num_frames), -3, 3)
     size = settings.size
+    backdrop = background(size, speaker.look)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     parsing = np.empty((num_frames, size, size), np.uint8)
     points3d = np.empty((num_frames, 68, 3), np.float32)
@@ -88,7 +89,7 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
         layers = face_layers(shapes[t], neutral, coeffs[t], camera, speaker.look)
         parsing[t] = render_parsing(layers, size)
         centre, radius = face_centre_pixels(camera)
-        frames[t] = render_rgb(layers, size, speaker.look, light, centre, radius, float(flicker[t]), rng)
+        frames[t] = render_rgb(layers, backdrop, light, centre, radius, float(flicker[t]), rng)
     audio = add_noise(speech.wave, settings.snr_db, rng)
     extra = {"text": " ".join(texts), "language": settings.language, **speaker.describe(),
              "phonemes": [[p, round(float(s), 4), round(float(e), 4)]

@@ -178,37 +178,43 @@ def _paint_clipped(canvas: np.ndarray, layer: Layer) -> None:
 
 
 def shading(size: int, centre: np.ndarray, radius: float, light: Lighting) -> np.ndarray:
-    """Lambertian shading ``(size, size, 1)`` of a sphere of ``radius`` pixels at ``centre`` under ``light``."""
-    grid = (np.arange(size, dtype=np.float32) + 0.5)
-    nx = (grid[None, :] - centre[0]) / radius
-    ny = (grid[:, None] - centre[1]) / radius
-    nz = np.sqrt(np.clip(1.0 - nx ** 2 - ny ** 2, 0.0, None))
-    norm = np.sqrt(nx ** 2 + ny ** 2 + nz ** 2) + 1e-6
-    lambert = np.clip((nx * light.direction[0] + ny * light.direction[1] + nz * light.direction[2]) / norm, 0.0, None)
-    return (light.ambient + light.diffuse * lambert)[:, :, None].astype(np.float32)
+    """Lambertian shading ``(size, size, 1)`` float32 of a sphere of ``radius`` pixels at ``centre`` under ``light``."""
+    grid = np.arange(size, dtype=np.float32)
+    nx = (grid[None, :] - np.float32(centre[0])) / np.float32(radius)
+    ny = (grid[:, None] - np.float32(centre[1])) / np.float32(radius)
+    nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, None))
+    norm = np.sqrt(nx * nx + ny * ny + nz * nz) + np.float32(1e-6)
+    d = light.direction.astype(np.float32)
+    lambert = np.clip((nx * d[0] + ny * d[1] + nz * d[2]) / norm, 0.0, None)
+    return (np.float32(light.ambient) + np.float32(light.diffuse) * lambert)[:, :, None]
 
 
-def render_rgb(layers: list[Layer], size: int, look: Appearance, light: Lighting, face_centre: np.ndarray,
-               face_radius: float, brightness: float, rng: np.random.Generator) -> np.ndarray:
-    """RGB image ``(size, size, 3)`` uint8 painted from ``layers`` at 2x, lit, downsampled, with sensor noise.
-
-    ``face_centre`` (2,) and ``face_radius`` are in crop pixels; ``brightness`` multiplies the light (flicker).
-    """
+def background(size: int, look: Appearance) -> np.ndarray:
+    """Vertical colour gradient ``(2 size, 2 size, 3)`` float32 at the supersampled resolution."""
     big = size * _SUPERSAMPLE
     ramp = np.linspace(0.0, 1.0, big, dtype=np.float32)[:, None, None]
-    canvas = np.broadcast_to(look.background[0] * (1 - ramp) + look.background[1] * ramp, (big, big, 3))
-    canvas = np.ascontiguousarray(canvas, dtype=np.float32)
+    canvas = look.background[0] * (1 - ramp) + look.background[1] * ramp
+    return np.ascontiguousarray(np.broadcast_to(canvas, (big, big, 3)), dtype=np.float32)
+
+
+def render_rgb(layers: list[Layer], backdrop: np.ndarray, light: Lighting, face_centre: np.ndarray,
+               face_radius: float, brightness: float, rng: np.random.Generator) -> np.ndarray:
+    """RGB image ``(S, S, 3)`` uint8: ``layers`` painted at 2x over ``backdrop`` (see :func:`background`),
+    downsampled, lit and given sensor noise. ``face_centre`` (2,) and ``face_radius`` are in crop pixels;
+    ``brightness`` multiplies the light (flicker)."""
+    canvas = backdrop.copy()
     for layer in layers:
         if layer.details:
             _paint_clipped(canvas, layer)
         else:
             _paint(canvas, layer)
-    lit = canvas * shading(big, face_centre * _SUPERSAMPLE, face_radius * _SUPERSAMPLE, light)
-    lit *= (light.tint * brightness).astype(np.float32)
-    small = cv2.resize(lit, (size, size), interpolation=cv2.INTER_AREA)
+    size = canvas.shape[0] // _SUPERSAMPLE
+    image = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
+    image *= shading(size, face_centre, face_radius, light)
+    image *= (light.tint * brightness * 255.0).astype(np.float32)
     if light.noise:
-        small += rng.normal(0.0, light.noise, small.shape).astype(np.float32)
-    return np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(light.noise * 255.0)
+    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
 
 def face_centre_pixels(camera: Camera) -> tuple[np.ndarray, float]:

@@ -11,11 +11,8 @@ import ctypes
 import math
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import torch
-import torchaudio
 
 
 SAMPLE_RATE = 16000
@@ -33,6 +30,7 @@ _INIT_PHONEME_EVENTS, _INIT_PHONEME_IPA, _INIT_DONT_EXIT = 0x0001, 0x0002, 0x800
 _EVENT_END_OF_LIST, _EVENT_PHONEME = 0, 7
 _PARAM_RATE, _PARAM_PITCH, _PARAM_RANGE = 1, 3, 4
 _CHARS_UTF8, _POS_CHARACTER = 1, 1
+_NOISE_SEED = 1
 
 
 class _EventId(ctypes.Union):
@@ -66,9 +64,13 @@ class Speech:
 
 
 class _Engine:
-    """The process-wide eSpeak NG instance (the C library keeps global state, so calls are serialised)."""
+    """eSpeak NG loaded afresh for every utterance.
 
-    _instance: "_Engine | None" = None
+    The library keeps state between utterances (pitch flutter phase, noise generators), so the same text spoken twice
+    in one process differs slightly. Loading it, speaking once and unloading it again (about 10 ms) starts every
+    utterance from the same state: the same text and settings give the same bytes in any process.
+    """
+
     _lock = threading.Lock()
 
     def __init__(self):
@@ -76,24 +78,11 @@ class _Engine:
             import espeakng_loader
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise ImportError("the synthetic corpus needs eSpeak NG: pip install 'unisync-loss[synth]'") from err
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        self.lib.espeak_Initialize.restype = ctypes.c_int
-        options = _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT
-        self.rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(),
-                                               options)
-        if self.rate <= 0:
-            raise RuntimeError(f"eSpeak NG failed to initialise (returned {self.rate})")
+        self.library_path = espeakng_loader.get_library_path()
+        self.data_path = espeakng_loader.get_data_path().encode()
         self._chunks: list[np.ndarray] = []
         self._events: list[tuple[str, int]] = []
-        self._callback = _Callback(self._on_audio)  # keep a reference: the library calls it later
-        self.lib.espeak_SetSynthCallback(self._callback)
-
-    @classmethod
-    def get(cls) -> "_Engine":
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
+        self._callback = _Callback(self._on_audio)  # keep a reference: the library calls it back
 
     def _on_audio(self, wav, num_samples, events) -> int:
         if num_samples > 0:
@@ -105,26 +94,69 @@ class _Engine:
             i += 1
         return 0
 
-    def speak(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int) -> tuple[np.ndarray, list]:
+    def speak(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int) -> tuple[np.ndarray, list, int]:
+        """``(int16 samples, [(phoneme, start sample)], sample rate)`` of ``text`` spoken by ``voice``."""
         with self._lock:
-            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise ValueError(f"voice: eSpeak NG has no voice {voice!r}")
-            for param, value in ((_PARAM_RATE, rate), (_PARAM_PITCH, pitch), (_PARAM_RANGE, pitch_range)):
-                self.lib.espeak_SetParameter(param, int(value), 0)
-            self._chunks, self._events = [], []
-            data = text.encode("utf-8")
-            error = self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
-            self.lib.espeak_Synchronize()
-            if error != 0:
-                raise RuntimeError(f"eSpeak NG failed to synthesise {text!r} (error {error})")
-            wave = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-            return wave, list(self._events)
+            lib = ctypes.CDLL(self.library_path)
+            try:
+                sample_rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, self.data_path,
+                                                    _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT)
+                if sample_rate <= 0:
+                    raise RuntimeError(f"eSpeak NG failed to initialise (returned {sample_rate})")
+                lib.espeak_SetSynthCallback(self._callback)
+                if hasattr(lib, "espeak_ng_SetRandSeed"):  # breathy variants mix noise seeded from the clock
+                    lib.espeak_ng_SetRandSeed(ctypes.c_long(_NOISE_SEED))
+                if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                    raise ValueError(f"voice: eSpeak NG has no voice {voice!r}")
+                for param, value in ((_PARAM_RATE, rate), (_PARAM_PITCH, pitch), (_PARAM_RANGE, pitch_range)):
+                    lib.espeak_SetParameter(param, int(value), 0)
+                self._chunks, self._events = [], []
+                data = text.encode("utf-8")
+                error = lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+                lib.espeak_Synchronize()
+                if error != 0:
+                    raise RuntimeError(f"eSpeak NG failed to synthesise {text!r} (error {error})")
+                wave = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+                return wave, list(self._events), sample_rate
+            finally:
+                lib.espeak_Terminate()
+                _unload(lib)
 
 
-@lru_cache(maxsize=2)
-def _resampler(rate: int) -> torchaudio.transforms.Resample:
-    """Band-limited resampler from eSpeak's rate to 16 kHz (its sinc kernel is built once)."""
-    return torchaudio.transforms.Resample(rate, SAMPLE_RATE)
+def _unload(lib: ctypes.CDLL) -> None:
+    """Unload a shared library so that its next load starts from fresh static state."""
+    import _ctypes
+
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        close(lib._handle)
+
+
+_ENGINE: _Engine | None = None
+
+
+def _engine() -> _Engine:
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = _Engine()
+    return _ENGINE
+
+
+def _to_16k(wave: np.ndarray, rate: int) -> np.ndarray:
+    """Band-limited resampling by spectrum truncation; float32 (S,) at 16 kHz.
+
+    The utterance is zero-padded to a whole number of resampling periods, so the time axis maps exactly and the
+    circular FFT does not wrap the ends together.
+    """
+    period = rate // math.gcd(rate, SAMPLE_RATE)  # input samples per whole number of output samples
+    pad = period * max(1, 2048 // period)
+    total = math.ceil((len(wave) + 2 * pad) / period) * period
+    padded = np.zeros(total)
+    padded[pad:pad + len(wave)] = wave
+    new_len = total * SAMPLE_RATE // rate
+    out = np.fft.irfft(np.fft.rfft(padded)[: new_len // 2 + 1], n=new_len) * (new_len / total)
+    start = pad * SAMPLE_RATE // rate
+    return out[start:start + int(round(len(wave) * SAMPLE_RATE / rate))].astype(np.float32)
 
 
 def voice_name(language: str, voice: str | None = None, variant: str = "") -> str:
@@ -152,16 +184,15 @@ def synthesize(text: str, language: str = "en", voice: str | None = None, varian
     for arg, value, low, high in (("rate", rate, 80, 450), ("pitch", pitch, 0, 100), ("pitch_range", pitch_range, 0, 100)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
             raise ValueError(f"{arg}: expected an integer in [{low}, {high}], got {value!r}")
-    engine = _Engine.get()
-    raw, events = engine.speak(text, name, rate, pitch, pitch_range)
+    raw, events, source_rate = _engine().speak(text, name, rate, pitch, pitch_range)
     spoken = [(p, s) for p, s in events if p.strip(" _")]
     if not spoken or len(raw) == 0:
         raise ValueError(f"text: {text!r} produced no phonemes with voice {name!r}")
-    wave = _resampler(engine.rate)(torch.from_numpy(raw.astype(np.float32) / 32768.0)).numpy()
+    wave = _to_16k(raw.astype(np.float32) / 32768.0, source_rate)
     wave = np.clip(wave, -1.0, 1.0).astype(np.float32)
     duration = len(wave) / SAMPLE_RATE
     phonemes = [p if p.strip(" _") else "" for p, _ in events]
-    starts = np.array([s / engine.rate for _, s in events], dtype=np.float64)
+    starts = np.array([s / source_rate for _, s in events], dtype=np.float64)
     ends = np.append(starts[1:], duration)
     keep = ends > starts  # events at the same instant: the later one wins
     return Speech(wave, [p for p, k in zip(phonemes, keep) if k], starts[keep], ends[keep])

@@ -15,7 +15,7 @@ from .render import background, face_centre_pixels, face_layers, render_parsing,
 from .sentences import phrase
 from .settings import SynthSettings
 from .speaker import Speaker
-from .speech import Speech, add_noise, concatenate, pad_to_frames, synthesize
+from .speech import SAMPLE_RATE, Speech, add_noise, concatenate, pad_to_frames, synthesize
 from .visemes import MOUTH_PARAMS, phoneme_segments, trajectory
 
 FPS = 25.0
@@ -31,32 +31,37 @@ def clip_id(speaker: Speaker, index: int) -> str:
 
 
 def speak_clip(speaker: Speaker, settings: SynthSettings, rng: np.random.Generator) -> tuple[Speech, list[str]]:
-    """Sentences by ``speaker`` joined by short pauses, about ``min_seconds``..``max_seconds`` long in total."""
+    """Sentences by ``speaker`` joined by short pauses, ``min_seconds``..``max_seconds`` long in total.
+
+    A sentence that would overrun ``max_seconds`` is replaced by another (up to 6 tries); if none fits, the clip is
+    completed with silence.
+    """
     target = rng.uniform(settings.min_seconds, settings.max_seconds)
     lead_in, tail = rng.uniform(0.15, 0.5), rng.uniform(0.1, 0.4)
-    parts, gaps, texts, total = [], [], [], lead_in + tail
-    while True:
+    parts, gaps, texts, total, misses = [], [], [], tail, 0
+    while total < target and misses < 6:
         text = phrase(rng, settings.language)
         part = synthesize(text, settings.language, speaker.voice, speaker.variant, speaker.rate, speaker.pitch,
                           speaker.pitch_range)
         gap = lead_in if not parts else rng.uniform(0.1, 0.4)
         if parts and total + gap + part.duration > settings.max_seconds:
-            break
+            misses += 1
+            continue
         parts.append(part)
         gaps.append(gap)
         texts.append(text)
         total += gap + part.duration
-        if total >= target:
-            break
-    speech = concatenate(parts + [Speech(np.zeros(int(tail * 16000), np.float32), [""], np.zeros(1),
-                                         np.array([int(tail * 16000) / 16000]))], gaps + [0.0])
+    tail += max(0.0, settings.min_seconds - total)
+    silence = int(round(tail * SAMPLE_RATE))
+    speech = concatenate(parts + [Speech(np.zeros(silence, np.float32), [""], np.zeros(1),
+                                         np.array([silence / SAMPLE_RATE]))], gaps + [0.0])
     return pad_to_frames(speech, FPS), texts
 
 
 def expression_coefficients(mouth: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     """``(T, 64)`` float32 from mouth parameters ``(T, 6)`` (order ``MOUTH_PARAMS``) and nuisance ``(T, 58)``."""
     p = {name: mouth[:, i] for i, name in enumerate(MOUTH_PARAMS)}
-    open_lips = p["open"] * (1.0 - p["close"]) * (1.0 - 0.6 * p["tuck"])
+    open_lips = p["open"] * (1.0 - p["close"]) ** 2 * (1.0 - 0.6 * p["tuck"])
     mouth_coeffs = np.stack([open_lips, p["spread"], p["round"], p["close"], p["tuck"], p["tongue"]], 1)
     return np.concatenate([mouth_coeffs, nuisance], 1).astype(np.float32)
 

@@ -98,9 +98,9 @@ def face_layers(shape: np.ndarray, neutral: np.ndarray, coeffs: np.ndarray, came
                                              shape[33, 2])), skin * 0.35) for a, b in ((31, 32), (34, 35))]
     layers.append(Layer("nose", px(nose), skin * 1.01, details=nostrils))
     layers.append(_mouth_layer(shape, neutral, coeffs, px, look))
+    # the lower lip first: when it tucks under the upper teeth (/f v/) the upper lip covers it
+    layers.append(Layer("l_lip", px(shape[LOWER_OUTER + [60, 67, 66, 65, 64]]), look.lips * 1.05))
     layers.append(Layer("u_lip", px(shape[UPPER_OUTER + UPPER_INNER[::-1]]), look.lips))
-    lower_lip = Layer("l_lip", px(shape[LOWER_OUTER + [60, 67, 66, 65, 64]]), look.lips * 1.05)
-    layers.append(lower_lip)
     if look.glasses:
         for sl in (EYE_R, EYE_L):
             centre = shape[sl, :2].mean(0)

@@ -218,7 +218,9 @@ def concatenate(parts: list[Speech], gaps: list[float]) -> Speech:
         starts.append(part.starts + offset)
         ends.append(part.ends + offset)
         offset += part.duration
-    return Speech(np.concatenate(waves), phonemes, np.concatenate(starts), np.concatenate(ends))
+    starts_all, ends_all = np.concatenate(starts), np.concatenate(ends)
+    keep = ends_all > starts_all
+    return Speech(np.concatenate(waves), [p for p, k in zip(phonemes, keep) if k], starts_all[keep], ends_all[keep])
 
 
 def pad_to_frames(speech: Speech, fps: float = 25.0) -> Speech:

@@ -49,7 +49,7 @@ _DOMINANCE = {
     "weak": (0.2, 0.2, 0.2), "pause": (0.8, 0.8, 0.8),
 }
 _BLENDED = 3  # open, spread, round blend by dominance; close, tuck, tongue are gestures that peak per phoneme
-_GESTURE_WIDTH = 0.02  # s: how fast a closure, tuck or tongue gesture fades outside its phoneme core
+_GESTURE_WIDTH = 0.025  # s: how fast a closure, tuck or tongue gesture fades outside its phoneme core
 _IGNORED = set("ˈˌː.ˑ̃ʰ'-_ ")
 BILABIALS = frozenset("pbm")
 

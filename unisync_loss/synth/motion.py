@@ -76,7 +76,7 @@ def nuisance_expression(rng: np.random.Generator, num_frames: int, fps: float, a
     out[:, 6] = closure
     out[:, 7] = np.clip(closure * rng.uniform(0.9, 1.0), 0.0, 1.0)
     out[:, 8:10] = 0.3 * np.clip(slow[:, 8:10], 0.0, None)  # squints
-    out[:, 10:] = 0.6 * slow[:, 10:]
+    out[:, 10:] = 0.4 * slow[:, 10:]
     scaled = np.ones(NUM_EXPRESSION - 6, dtype=bool)
     scaled[6:8] = False  # blinks keep their full size
     out[:, scaled] *= amount

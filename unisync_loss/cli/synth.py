@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: The default corpus (also what the main job and tests can afford): generates in well under a minute on one core.
+DEFAULT_SPEAKERS, DEFAULT_CLIPS = 40, 1
+
 HELP = "Generate the synthetic talking-face corpus (eSpeak NG speech, 4 visual representations) into a clip store."
 
 
@@ -10,8 +13,10 @@ def add_arguments(parser) -> None:
 
     d = SynthSettings()
     parser.add_argument("--out", help="output folder (a new or an unfinished corpus with the same settings)")
-    parser.add_argument("--speakers", type=int, default=40, help="number of speakers (default 40)")
-    parser.add_argument("--clips", type=int, default=2, help="clips per speaker (default 2)")
+    parser.add_argument("--speakers", type=int, default=DEFAULT_SPEAKERS,
+                        help=f"number of speakers (default {DEFAULT_SPEAKERS})")
+    parser.add_argument("--clips", type=int, default=DEFAULT_CLIPS,
+                        help=f"clips per speaker (default {DEFAULT_CLIPS})")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--language", default=d.language, choices=["en", "zh"], help="spoken language (default en)")
     parser.add_argument("--size", type=int, default=d.size, help=f"crop size in pixels (default {d.size})")

@@ -167,3 +167,37 @@ def test_bad_input(tmp_path):
     assert main(["synth", "--out", str(tmp_path / "d"), "--speakers", "0"]) == 2
     assert main(["synth", "--out", str(tmp_path / "b"), "--speakers", "1", "--clips", "1", "--seed", "2"]) == 2
     assert json.loads((tmp_path / "b" / "store.json").read_text())["info"]["seed"] == 1
+
+
+def test_mandarin_clip_follows_its_phonemes():
+    from unisync_loss.synth.clip import generate_clip
+    from unisync_loss.synth.speaker import Speaker
+
+    settings = SynthSettings(language="zh", min_seconds=3.0, max_seconds=4.0)
+    clip = generate_clip(Speaker.sample(0, 4, settings), 0, 0, settings)
+    clip.validate()
+    assert clip.extra["language"] == "zh" and any("\u4e00" <= ch <= "\u9fff" for ch in clip.extra["text"])
+    assert clip.extra["voice"].startswith("cmn")
+    gap = _inner_gap(clip.landmarks)
+    phonemes = clip.extra["phonemes"]
+    for start, end in bilabial_intervals([p for p, _, _ in phonemes], np.array([s for _, s, _ in phonemes]),
+                                         np.array([e for _, _, e in phonemes])):
+        lo, hi = max(frame_of(start, 25) - 1, 0), frame_of(end, 25) + 1
+        assert gap[lo:hi + 1].min() < 0.6
+
+
+def test_difficulty_knobs_at_zero_remove_distractors():
+    from unisync_loss.synth.clip import generate_clip
+    from unisync_loss.synth.speaker import Speaker
+
+    calm = SynthSettings(min_seconds=3.0, max_seconds=3.5, snr_db=None, head_motion=0.0, lighting=0.0,
+                         articulation_variability=0.0)
+    clip = generate_clip(Speaker.sample(0, 0, calm), 0, 0, calm)
+    # no head motion and no facial nuisance: the nose tip and jaw corners stay put, only mouth and blinks move
+    assert np.ptp(clip.landmarks[:, [0, 16, 27, 30]], axis=0).max() < 1e-3
+    assert np.abs(clip.coeffs3dmm[:, 6:12]).max() == 0.0 and np.abs(clip.coeffs3dmm[:, 14:]).max() == 0.0
+    assert np.ptp(clip.landmarks[:, 48:68], axis=0).max() > 3.0
+    noisy = SynthSettings(min_seconds=3.0, max_seconds=3.5, snr_db=0.0)
+    loud = generate_clip(Speaker.sample(0, 0, noisy), 0, 0, noisy)
+    quiet_start = loud.audio[:2000]  # the lead-in silence now carries noise
+    assert np.abs(clip.audio[:2000]).max() == 0.0 and np.abs(quiet_start).max() > 0.01

@@ -94,7 +94,8 @@ def corpus_run(out: Path, speakers: int, clips: int, seed: int) -> dict:
     frames = sum(e["num_frames"] for e in store.index())
     store_bytes = _folder_bytes(out / "clips", "*.npy")
     video_bytes = _folder_bytes(out / "videos", "*.mp4")
-    return {"sync_r_by_lag": sync_signal(store), "speakers": speakers, "clips": len(store), "video_seconds": frames / 25, "wall_s": wall, "cpu_s": cpu,
+    return {"sync_r_by_lag": sync_signal(store), "speakers": speakers, "clips": len(store),
+            "video_seconds": frames / 25, "wall_s": wall, "cpu_s": cpu,
             "clips_per_cpu_s": len(store) / cpu, "clips_per_wall_s": len(store) / wall,
             "store_MB": store_bytes / 1e6, "mp4_MB": video_bytes / 1e6,
             "store_MB_per_video_minute": store_bytes / 1e6 / (frames / 25 / 60)}

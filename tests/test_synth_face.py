@@ -7,7 +7,8 @@ from unisync_loss.synth.appearance import Appearance, Lighting
 from unisync_loss.synth.camera import Camera
 from unisync_loss.synth.face_model import MOUTH_COEFFS, NUM_EXPRESSION, NUM_IDENTITY, FaceModel
 from unisync_loss.synth.motion import blinks, head_pose, nuisance_expression
-from unisync_loss.synth.render import CLASS_INDEX, background, face_centre_pixels, face_layers, render_parsing, render_rgb
+from unisync_loss.synth.layers import face_layers
+from unisync_loss.synth.render import CLASS_INDEX, background, face_centre_pixels, render_parsing, render_rgb
 from unisync_loss.synth.visemes import MOUTH_PARAMS, ArticulationStyle, phoneme_segments, trajectory
 
 STYLE = ArticulationStyle(amplitude=np.ones(6), lead=0.04, span=0.035, jitter=0.0)

@@ -24,7 +24,8 @@ def rotation(angles: np.ndarray) -> np.ndarray:
 
 
 class Camera:
-    """The pose of one frame: ``angles`` (3,) yaw/pitch/roll radians, ``shift`` (2,) pixels, ``scale``, crop ``size``."""
+    """The pose of one frame: ``angles`` (3,) yaw/pitch/roll in radians, ``shift`` (2,) in pixels, relative
+    ``scale`` and crop ``size`` in pixels."""
 
     def __init__(self, angles: np.ndarray, shift: np.ndarray, scale: float, size: int):
         self.matrix = rotation(angles).T * (UNIT * size * scale)

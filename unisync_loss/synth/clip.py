@@ -11,7 +11,8 @@ from .appearance import Lighting
 from .camera import Camera
 from .face_model import NUM_EXPRESSION, FaceModel
 from .motion import head_pose, nuisance_expression
-from .render import background, face_centre_pixels, face_layers, render_parsing, render_rgb
+from .layers import face_layers
+from .render import background, face_centre_pixels, render_parsing, render_rgb
 from .sentences import phrase
 from .settings import SynthSettings
 from .speaker import Speaker
@@ -75,7 +76,8 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
     rng = np.random.default_rng([seed, int(speaker.id[3:]), index, 0xC11B])
     speech, texts = speak_clip(speaker, settings, rng)
     num_frames = int(round(speech.duration * FPS))
-    mouth = trajectory(phoneme_segments(speech.phonemes, speech.starts, speech.ends), num_frames, FPS, speaker.style, rng)
+    segments = phoneme_segments(speech.phonemes, speech.starts, speech.ends)
+    mouth = trajectory(segments, num_frames, FPS, speaker.style, rng)
     coeffs = expression_coefficients(mouth, nuisance_expression(rng, num_frames, FPS, settings.head_motion))
     pose = head_pose(rng, num_frames, FPS, settings.head_motion, settings.size)
     model = face_model()

@@ -25,7 +25,8 @@ GENERATOR_VERSION = 1
 
 def corpus_info(seed: int, settings: SynthSettings) -> dict:
     """The store header's ``info``: what decides the content (a folder with other info holds a different corpus)."""
-    return {"generator": GENERATOR, "generator_version": GENERATOR_VERSION, "seed": seed, "settings": settings.to_dict()}
+    return {"generator": GENERATOR, "generator_version": GENERATOR_VERSION, "seed": seed,
+            "settings": settings.to_dict()}
 
 
 def generate_corpus(out: str | os.PathLike, speakers: int = 40, clips: int = 20, seed: int = 0,

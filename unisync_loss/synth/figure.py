@@ -42,8 +42,8 @@ def save_figure(path: str | os.PathLike, seed: int = 0, settings: SynthSettings 
         raise ValueError(f"path: expected a .png file name, got {str(path)!r}")
     colours = plt.get_cmap("tab20")(np.arange(len(CELEBAMASK_HQ_CLASSES)))[:, :3]
     colours[0] = 1.0
-    fig, axes = plt.subplots(len(speakers) * len(_ROWS), frames, figsize=(1.25 * frames + 0.6, 1.25 * 4 * len(speakers)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(speakers) * len(_ROWS), frames, squeeze=False,
+                             figsize=(1.25 * frames + 0.6, 1.25 * len(_ROWS) * len(speakers)))
     for s, index in enumerate(speakers):
         clip = generate_clip(Speaker.sample(seed, index, settings), seed, 0, settings)
         speech_frames = [i for i in range(clip.num_frames)

@@ -53,7 +53,8 @@ def blinks(rng: np.random.Generator, num_frames: int, fps: float, rate_hz: float
     while start < num_frames / fps:
         length = rng.uniform(0.1, 0.25)
         phase = (t - start) / length
-        closure = np.maximum(closure, np.where((phase >= 0) & (phase <= 1), np.sin(np.pi * np.clip(phase, 0, 1)) ** 0.7, 0))
+        lid = np.sin(np.pi * np.clip(phase, 0, 1)) ** 0.7
+        closure = np.maximum(closure, np.where((phase >= 0) & (phase <= 1), lid, 0))
         start += length + rng.exponential(1.0 / rate_hz)
     return closure
 

@@ -17,7 +17,8 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, audio: np.ndarray, fp
     H and W must be even (yuv420p). Returns the path.
     """
     frames, audio = np.asarray(frames), np.asarray(audio)
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[1] % 2 or frames.shape[2] % 2:
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[1] % 2 \
+            or frames.shape[2] % 2:
         raise ValueError(f"frames: expected uint8 (T, H, W, 3) with even H and W, got {frames.dtype} {frames.shape}")
     if audio.dtype != np.float32 or audio.ndim != 1 or len(audio) == 0:
         raise ValueError(f"audio: expected non-empty float32 (S,), got {audio.dtype} {audio.shape}")

@@ -181,7 +181,8 @@ def synthesize(text: str, language: str = "en", voice: str | None = None, varian
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"text: expected a non-empty string, got {text!r}")
     name = voice_name(language, voice, variant)
-    for arg, value, low, high in (("rate", rate, 80, 450), ("pitch", pitch, 0, 100), ("pitch_range", pitch_range, 0, 100)):
+    limits = (("rate", rate, 80, 450), ("pitch", pitch, 0, 100), ("pitch_range", pitch_range, 0, 100))
+    for arg, value, low, high in limits:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
             raise ValueError(f"{arg}: expected an integer in [{low}, {high}], got {value!r}")
     raw, events, source_rate = _engine().speak(text, name, rate, pitch, pitch_range)
@@ -230,8 +231,8 @@ def pad_to_frames(speech: Speech, fps: float = 25.0) -> Speech:
     extra = int(round(frames * per_frame)) - len(speech.wave)
     if extra <= 0:
         return speech
-    return concatenate([speech, Speech(np.zeros(extra, np.float32), [""], np.zeros(1), np.array([extra / SAMPLE_RATE]))],
-                       [0.0, 0.0])
+    silence = Speech(np.zeros(extra, np.float32), [""], np.zeros(1), np.array([extra / SAMPLE_RATE]))
+    return concatenate([speech, silence], [0.0, 0.0])
 
 
 def add_noise(wave: np.ndarray, snr_db: float | None, rng: np.random.Generator) -> np.ndarray:

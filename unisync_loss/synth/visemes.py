@@ -5,8 +5,8 @@ A viseme target has six components (:data:`MOUTH_PARAMS`): jaw/lip opening, lip 
 follows the dominance model of Cohen and Massaro for opening, spread and rounding: every phoneme pulls each of them
 towards its target with a weight that is flat over the middle of the phoneme and decays exponentially outside, so
 neighbours blend and anticipate. Closure, tuck and tongue are gestures: each reaches its full value over the middle of
-its phoneme and fades within a few tens of milliseconds, so /p b m/ always shut the lips. The whole trajectory is shifted earlier by the speaker's anticipation
-(the mouth leads the sound by a few tens of milliseconds).
+its phoneme and fades within a few tens of milliseconds, so /p b m/ always shut the lips. The whole trajectory is
+shifted earlier by the speaker's anticipation (the mouth leads the sound by a few tens of milliseconds).
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class Segment:
 def phoneme_segments(phonemes: list[str], starts: np.ndarray, ends: np.ndarray) -> list[Segment]:
     """Viseme segments of a phoneme timeline; diphthongs and consonant clusters are split evenly into their parts."""
     if not (len(phonemes) == len(starts) == len(ends)):
-        raise ValueError(f"phonemes/starts/ends: expected equal lengths, got {len(phonemes)}, {len(starts)}, {len(ends)}")
+        raise ValueError("phonemes/starts/ends: expected equal lengths, "
+                         f"got {len(phonemes)}, {len(starts)}, {len(ends)}")
     segments = []
     for phoneme, start, end in zip(phonemes, starts, ends):
         parts = [_letter_target(c) for c in phoneme if c not in _IGNORED]

@@ -52,8 +52,10 @@ def test_mp4_writer_rejects_bad_arrays(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.mp4"]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("kwargs, name", [({"size": 100}, "size"), ({"min_seconds": 5, "max_seconds": 4}, "min_seconds"),
-                                          ({"snr_db": float("inf")}, "snr_db"), ({"lighting": 6}, "lighting")])
+@pytest.mark.parametrize("kwargs, name", [
+    ({"size": 100}, "size"), ({"min_seconds": 5, "max_seconds": 4}, "min_seconds"),
+    ({"snr_db": float("inf")}, "snr_db"), ({"lighting": 6}, "lighting"),
+])
 def test_settings_bad_values(kwargs, name):
     with pytest.raises(ValueError, match=name):
         SynthSettings(**kwargs)

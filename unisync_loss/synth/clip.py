@@ -73,7 +73,9 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
     Arrays: ``frames`` uint8 (T, S, S, 3), ``parsing`` uint8 (T, S, S), ``landmarks`` float32 (T, 68, 2) crop pixels,
     ``landmarks3d`` float32 (T, 68, 3), ``coeffs3dmm`` float32 (T, 64), ``audio`` float32 (T * 640,) at 16 kHz.
     """
-    rng = np.random.default_rng([seed, int(speaker.id[3:]), index, 0xC11B])
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise ValueError(f"index: expected a non-negative clip index, got {index!r}")
+    rng = np.random.default_rng([seed, speaker.index, index, 0xC11B])
     speech, texts = speak_clip(speaker, settings, rng)
     num_frames = int(round(speech.duration * FPS))
     segments = phoneme_segments(speech.phonemes, speech.starts, speech.ends)

@@ -31,6 +31,7 @@ def speaker_id(index: int) -> str:
 class Speaker:
     """Everything constant across one speaker's clips."""
 
+    index: int
     id: str
     split: str
     identity: np.ndarray  # (16,) identity coefficients
@@ -45,9 +46,12 @@ class Speaker:
     @classmethod
     def sample(cls, seed: int, index: int, settings: SynthSettings) -> "Speaker":
         """Speaker ``index`` of the corpus with ``seed``; adding speakers never changes existing ones."""
+        for name, value in (("seed", seed), ("index", index)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
         rng = np.random.default_rng([seed, index, 0x5EA4E2])
         voices = LANGUAGE_VOICES[settings.language]
-        return cls(id=speaker_id(index), split=speaker_split(index), identity=rng.normal(0.0, 1.0, NUM_IDENTITY),
+        return cls(index=index, id=speaker_id(index), split=speaker_split(index), identity=rng.normal(0.0, 1.0, NUM_IDENTITY),
                    look=Appearance.sample(rng), voice=voices[int(rng.integers(len(voices)))],
                    variant=VARIANTS[int(rng.integers(len(VARIANTS)))], rate=int(rng.integers(140, 200)),
                    pitch=int(rng.integers(25, 75)), pitch_range=int(rng.integers(30, 80)),

@@ -38,7 +38,7 @@ def _clips(store):
 
 def test_same_seed_gives_the_same_bytes(corpus, tmp_path):
     again = generate_corpus(tmp_path / "again", speakers=3, clips=2, seed=7, settings=FAST, mp4=False,
-                            progress=False)
+                            progress=False, workers=2)  # two processes: same bytes as one
     first, second = _digest(corpus.root), _digest(again.root)
     assert first and first == second
     other = generate_corpus(tmp_path / "other", speakers=1, clips=1, seed=8, settings=FAST, mp4=False, progress=False)
@@ -153,6 +153,8 @@ def test_bad_input(tmp_path):
         generate_corpus(tmp_path / "a", speakers=0, clips=1, progress=False)
     with pytest.raises(ValueError, match="clips"):
         generate_corpus(tmp_path / "a", speakers=1, clips=-1, progress=False)
+    with pytest.raises(ValueError, match="workers"):
+        generate_corpus(tmp_path / "a", speakers=1, clips=1, progress=False, workers=0)
     with pytest.raises(ValueError, match="language"):
         SynthSettings(language="xx")
     with pytest.raises(ValueError, match="head_motion"):

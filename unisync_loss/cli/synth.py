@@ -29,6 +29,7 @@ def add_arguments(parser) -> None:
         parser.add_argument(f"--{knob.replace('_', '-')}", type=float, default=getattr(d, knob),
                             help=f"difficulty knob in [0, 5] (default {getattr(d, knob)})")
     parser.add_argument("--no-mp4", action="store_true", help="skip writing videos/<id>.mp4")
+    parser.add_argument("--workers", type=int, default=1, help="processes generating clips in parallel (default 1)")
     parser.add_argument("--figure", help="instead of a corpus, write the README figure (PNG) to this path "
                         "(three speakers of --seed at the default settings)")
 
@@ -49,7 +50,8 @@ def run(args) -> int:
         raise ValueError("--out: expected an output folder (or --figure PATH)")
     from ..synth.corpus import generate_corpus
 
-    store = generate_corpus(args.out, args.speakers, args.clips, args.seed, settings, mp4=not args.no_mp4)
+    store = generate_corpus(args.out, args.speakers, args.clips, args.seed, settings, mp4=not args.no_mp4,
+                            workers=args.workers)
     counts = {split: len(store.clip_ids(split)) for split in ("train", "val", "test")}
     speakers = {split: len(store.speakers(split)) for split in ("train", "val", "test")}
     print(f"{store.root}: {len(store)} clips; clips per split {counts}; speakers per split {speakers}")

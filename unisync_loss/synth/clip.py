@@ -15,7 +15,7 @@ from .layers import face_layers
 from .render import background, face_centre_pixels, render_parsing, render_rgb
 from .sentences import phrase
 from .settings import SynthSettings
-from .speaker import Speaker
+from .speaker import Speaker, clip_id
 from .speech import SAMPLE_RATE, Speech, add_noise, concatenate, pad_to_frames, synthesize
 from .visemes import MOUTH_PARAMS, phoneme_segments, trajectory
 
@@ -25,10 +25,6 @@ FPS = 25.0
 @lru_cache(maxsize=1)
 def face_model() -> FaceModel:
     return FaceModel.default()
-
-
-def clip_id(speaker: Speaker, index: int) -> str:
-    return f"{speaker.id}_c{index:03d}"
 
 
 def speak_clip(speaker: Speaker, settings: SynthSettings, rng: np.random.Generator) -> tuple[Speech, list[str]]:
@@ -103,7 +99,7 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
     extra = {"text": " ".join(texts), "language": settings.language, **speaker.describe(),
              "phonemes": [[p, round(float(s), 4), round(float(e), 4)]
                           for p, s, e in zip(speech.phonemes, speech.starts, speech.ends)]}
-    return Clip(id=clip_id(speaker, index), speaker=speaker.id, split=speaker.split, audio=audio, frames=frames,
+    return Clip(id=clip_id(speaker.index, index), speaker=speaker.id, split=speaker.split, audio=audio, frames=frames,
                 landmarks=np.ascontiguousarray(points3d[:, :, :2]), landmarks3d=points3d, parsing=parsing,
                 coeffs3dmm=coeffs, extra=extra)
 

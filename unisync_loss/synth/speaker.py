@@ -24,7 +24,13 @@ def speaker_split(index: int) -> str:
 
 
 def speaker_id(index: int) -> str:
+    """``spk0007`` for speaker 7."""
     return f"spk{index:04d}"
+
+
+def clip_id(speaker_index: int, clip_index: int) -> str:
+    """``spk0007_c003`` for clip 3 of speaker 7."""
+    return f"{speaker_id(speaker_index)}_c{clip_index:03d}"
 
 
 @dataclass
@@ -51,7 +57,8 @@ class Speaker:
                 raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
         rng = np.random.default_rng([seed, index, 0x5EA4E2])
         voices = LANGUAGE_VOICES[settings.language]
-        return cls(index=index, id=speaker_id(index), split=speaker_split(index), identity=rng.normal(0.0, 1.0, NUM_IDENTITY),
+        return cls(index=index, id=speaker_id(index), split=speaker_split(index),
+                   identity=rng.normal(0.0, 1.0, NUM_IDENTITY),
                    look=Appearance.sample(rng), voice=voices[int(rng.integers(len(voices)))],
                    variant=VARIANTS[int(rng.integers(len(VARIANTS)))], rate=int(rng.integers(140, 200)),
                    pitch=int(rng.integers(25, 75)), pitch_range=int(rng.integers(30, 80)),

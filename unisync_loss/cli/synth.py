@@ -20,14 +20,19 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--language", default=d.language, choices=["en", "zh"], help="spoken language (default en)")
     parser.add_argument("--size", type=int, default=d.size, help=f"crop size in pixels (default {d.size})")
-    parser.add_argument("--min-seconds", type=float, default=d.min_seconds, help=f"default {d.min_seconds}")
-    parser.add_argument("--max-seconds", type=float, default=d.max_seconds, help=f"default {d.max_seconds}")
+    parser.add_argument("--min-seconds", type=float, default=d.min_seconds,
+                        help=f"shortest clip in seconds (default {d.min_seconds})")
+    parser.add_argument("--max-seconds", type=float, default=d.max_seconds,
+                        help=f"longest clip in seconds (default {d.max_seconds})")
     parser.add_argument("--snr-db", type=float, default=d.snr_db,
                         help=f"background noise level in dB SNR (default {d.snr_db}; see --clean)")
     parser.add_argument("--clean", action="store_true", help="no background noise")
-    for knob in ("head_motion", "articulation_variability", "lighting"):
+    knobs = {"head_motion": "head rotation/translation and speech-unrelated face motion",
+             "articulation_variability": "spread of articulation between speakers and phonemes",
+             "lighting": "directional light, tint, flicker and sensor noise"}
+    for knob, what in knobs.items():
         parser.add_argument(f"--{knob.replace('_', '-')}", type=float, default=getattr(d, knob),
-                            help=f"difficulty knob in [0, 5] (default {getattr(d, knob)})")
+                            help=f"{what}: 0 = off, 1 = default, up to 5 (default {getattr(d, knob)})")
     parser.add_argument("--no-mp4", action="store_true", help="skip writing videos/<id>.mp4")
     parser.add_argument("--workers", type=int, default=1, help="processes generating clips in parallel (default 1)")
     parser.add_argument("--figure", help="instead of a corpus, write the README figure (PNG) to this path "

@@ -21,13 +21,14 @@ _DARK = np.full(3, 0.12)
 
 @dataclass
 class Layer:
-    """A filled polygon (``thickness == 0``) or closed outline in crop pixels ``(N, 2)`` of parsing class ``name``,
-    painted ``colour``; ``details`` are colour-only layers clipped to this one."""
+    """A filled polygon (``thickness == 0``) or an outline (``closed`` or open) in crop pixels ``(N, 2)`` of parsing
+    class ``name``, painted ``colour``; ``details`` are colour-only layers clipped to this one."""
 
     name: str
     points: np.ndarray
     colour: np.ndarray
     thickness: float = 0.0
+    closed: bool = True
     details: list["Layer"] = field(default_factory=list)
 
 
@@ -107,7 +108,7 @@ def _eye_layers(shape, px, look: Appearance) -> list[Layer]:
         centre, z = eye[:, :2].mean(0), eye[:, 2].mean() + 0.01
         details = [Layer("iris", px(_ellipse(centre, (0.055, 0.055), z)), look.iris),
                    Layer("pupil", px(_ellipse(centre, (0.024, 0.024), z)), np.full(3, 0.03)),
-                   Layer("lid", px(eye[[0, 1, 2, 3, 2, 1]]), look.skin * 0.35, thickness=1.0)]
+                   Layer("lid", px(eye[[0, 1, 2, 3]]), look.skin * 0.35, thickness=1.0, closed=False)]
         layers.append(Layer(name, px(eye), np.array([0.93, 0.92, 0.88]), details=details))
     return layers
 

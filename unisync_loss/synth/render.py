@@ -22,9 +22,10 @@ _SUPERSAMPLE = 2
 
 
 def _fixed(points: np.ndarray, factor: float, offset: float, origin: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """OpenCV fixed-point vertices of ``points * factor + offset - origin``."""
-    scaled = (points * factor + offset - np.asarray(origin)) * (1 << _SHIFT)
-    return np.round(scaled).astype(np.int32).reshape(-1, 1, 2)
+    """OpenCV fixed-point vertices ``(N, 1, 2)`` int32 of ``points * factor + offset - origin``."""
+    one = 1 << _SHIFT
+    bias = ((offset - origin[0]) * one, (offset - origin[1]) * one)
+    return np.rint(points * (factor * one) + bias).astype(np.int32).reshape(-1, 1, 2)
 
 
 def render_parsing(layers: list[Layer], size: int) -> np.ndarray:
@@ -34,7 +35,7 @@ def render_parsing(layers: list[Layer], size: int) -> np.ndarray:
         value = CLASS_INDEX[layer.name]
         pts = _fixed(layer.points, 1.0, 0.0)
         if layer.thickness:
-            cv2.polylines(label, [pts], True, value, max(1, int(round(layer.thickness))), cv2.LINE_8, _SHIFT)
+            cv2.polylines(label, [pts], layer.closed, value, max(1, int(round(layer.thickness))), cv2.LINE_8, _SHIFT)
         else:
             cv2.fillPoly(label, [pts], value, cv2.LINE_8, _SHIFT)
     return label
@@ -42,10 +43,10 @@ def render_parsing(layers: list[Layer], size: int) -> np.ndarray:
 
 def _paint(canvas: np.ndarray, layer: Layer, origin=(0.0, 0.0)) -> None:
     pts = _fixed(layer.points, _SUPERSAMPLE, 0.5 * (_SUPERSAMPLE - 1), origin)
-    colour = tuple(float(c) for c in np.clip(layer.colour, 0.0, 1.0))
+    colour = np.clip(layer.colour, 0.0, 1.0).tolist()
     if layer.thickness:
         thick = max(1, int(round(layer.thickness * _SUPERSAMPLE)))
-        cv2.polylines(canvas, [pts], layer.name != "lid", colour, thick, cv2.LINE_AA, _SHIFT)
+        cv2.polylines(canvas, [pts], layer.closed, colour, thick, cv2.LINE_AA, _SHIFT)
     else:
         cv2.fillPoly(canvas, [pts], colour, cv2.LINE_AA, _SHIFT)
 

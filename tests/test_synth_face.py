@@ -120,3 +120,17 @@ def test_render_one_frame_in_both_representations(size):
     # the mouth interior is in the lower half of the crop, as in Wav2Lip's face crops
     rows = np.nonzero((parsing == CLASS_INDEX["mouth"]).any(1))[0]
     assert rows.min() > size // 2
+
+
+def test_geometry_and_rendering_bad_input():
+    with pytest.raises(ValueError, match="angles"):
+        Camera(np.zeros(2), np.zeros(2), 1.0, 96)
+    with pytest.raises(ValueError, match="size"):
+        render_parsing([], 8)
+    with pytest.raises(ValueError, match="num_frames"):
+        blinks(np.random.default_rng(0), 0, 25.0)
+    with pytest.raises(ValueError, match="rate_hz"):
+        blinks(np.random.default_rng(0), 10, 25.0, rate_hz=0)
+    look = Appearance.sample(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="shape"):
+        face_layers(np.zeros((20, 3)), np.zeros((68, 3)), np.zeros(64), Camera(np.zeros(3), np.zeros(2), 1.0, 96), look)

@@ -28,6 +28,9 @@ class Camera:
     ``scale`` and crop ``size`` in pixels."""
 
     def __init__(self, angles: np.ndarray, shift: np.ndarray, scale: float, size: int):
+        if np.shape(angles) != (3,) or np.shape(shift) != (2,) or not scale > 0 or not size > 0:
+            raise ValueError(f"angles/shift/scale/size: expected (3,), (2,), > 0 and > 0, got {np.shape(angles)}, "
+                             f"{np.shape(shift)}, {scale!r} and {size!r}")
         self.matrix = rotation(angles).T * (UNIT * size * scale)
         self.offset = np.array([ORIGIN[0] * size + shift[0], ORIGIN[1] * size + shift[1], 0.0])
         self.unit_pixels = UNIT * size * scale

@@ -10,8 +10,8 @@ from ..data import Clip
 from .appearance import Lighting
 from .camera import Camera
 from .face_model import NUM_EXPRESSION, FaceModel
-from .motion import head_pose, nuisance_expression
 from .layers import face_layers
+from .motion import head_pose, nuisance_expression
 from .render import background, face_centre_pixels, render_parsing, render_rgb
 from .sentences import phrase
 from .settings import SynthSettings
@@ -57,6 +57,9 @@ def speak_clip(speaker: Speaker, settings: SynthSettings, rng: np.random.Generat
 
 def expression_coefficients(mouth: np.ndarray, nuisance: np.ndarray) -> np.ndarray:
     """``(T, 64)`` float32 from mouth parameters ``(T, 6)`` (order ``MOUTH_PARAMS``) and nuisance ``(T, 58)``."""
+    if mouth.ndim != 2 or mouth.shape[1] != len(MOUTH_PARAMS) or nuisance.shape != (len(mouth), NUM_EXPRESSION - 6):
+        raise ValueError(f"mouth/nuisance: expected (T, {len(MOUTH_PARAMS)}) and (T, {NUM_EXPRESSION - 6}), "
+                         f"got {mouth.shape} and {nuisance.shape}")
     p = {name: mouth[:, i] for i, name in enumerate(MOUTH_PARAMS)}
     open_lips = p["open"] * (1.0 - p["close"]) ** 2 * (1.0 - 0.6 * p["tuck"])
     mouth_coeffs = np.stack([open_lips, p["spread"], p["round"], p["close"], p["tuck"], p["tongue"]], 1)
@@ -71,6 +74,9 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
     """
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise ValueError(f"index: expected a non-negative clip index, got {index!r}")
+    if not isinstance(speaker, Speaker) or not isinstance(settings, SynthSettings):
+        raise ValueError(f"speaker/settings: expected a Speaker and a SynthSettings, got "
+                         f"{type(speaker).__name__} and {type(settings).__name__}")
     rng = np.random.default_rng([seed, speaker.index, index, 0xC11B])
     speech, texts = speak_clip(speaker, settings, rng)
     num_frames = int(round(speech.duration * FPS))

@@ -50,6 +50,9 @@ def _ellipse(centre, radii, z: float, count: int = 16) -> np.ndarray:
 def face_layers(shape: np.ndarray, neutral: np.ndarray, coeffs: np.ndarray, camera: Camera,
                 look: Appearance) -> list[Layer]:
     """Painter-ordered layers of one frame. ``shape``/``neutral`` ``(68, 3)`` model units, ``coeffs`` ``(64,)``."""
+    if np.shape(shape) != (68, 3) or np.shape(neutral) != (68, 3) or np.ndim(coeffs) != 1:
+        raise ValueError(f"shape/neutral/coeffs: expected (68, 3), (68, 3) and (64,), got {np.shape(shape)}, "
+                         f"{np.shape(neutral)} and {np.shape(coeffs)}")
     def px(points):
         return camera(points)[:, :2]
 

@@ -10,12 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import check_positive_int
 from .face_model import NUM_EXPRESSION
 
 
 def smooth_noise(rng: np.random.Generator, num_frames: int, fps: float, channels: int, low_hz: float = 0.1,
                  high_hz: float = 0.8, components: int = 3) -> np.ndarray:
     """``(num_frames, channels)`` sums of random sinusoids between ``low_hz`` and ``high_hz``, unit RMS per channel."""
+    check_positive_int(num_frames, "num_frames")
+    check_positive_int(channels, "channels")
+    if not 0 < low_hz <= high_hz:
+        raise ValueError(f"low_hz/high_hz: expected 0 < low_hz <= high_hz, got {low_hz!r} and {high_hz!r}")
     t = np.arange(num_frames)[:, None, None] / fps
     freq = rng.uniform(low_hz, high_hz, (1, channels, components))
     phase = rng.uniform(0.0, 2 * np.pi, (1, channels, components))
@@ -47,6 +52,9 @@ def head_pose(rng: np.random.Generator, num_frames: int, fps: float, amount: flo
 
 def blinks(rng: np.random.Generator, num_frames: int, fps: float, rate_hz: float = 0.3) -> np.ndarray:
     """Eye closure ``(num_frames,)`` in [0, 1]: blinks at random times (Poisson, ``rate_hz``), 0.1-0.25 s long."""
+    check_positive_int(num_frames, "num_frames")
+    if not isinstance(rate_hz, (int, float)) or not rate_hz > 0:
+        raise ValueError(f"rate_hz: expected a positive blink rate in Hz, got {rate_hz!r}")
     closure = np.zeros(num_frames)
     t = np.arange(num_frames) / fps
     start = rng.exponential(1.0 / rate_hz) * 0.5

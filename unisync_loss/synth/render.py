@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..representations.parsing import CELEBAMASK_HQ_CLASSES
+from ..validation import check_positive_int
 from .appearance import Appearance, Lighting
 from .camera import Camera
 from .layers import Layer
@@ -30,6 +31,7 @@ def _fixed(points: np.ndarray, factor: float, offset: float, origin: tuple[float
 
 def render_parsing(layers: list[Layer], size: int) -> np.ndarray:
     """Class-index map ``(size, size)`` uint8 (CelebAMask-HQ order) painted from ``layers``."""
+    check_positive_int(size, "size", minimum=16)
     label = np.zeros((size, size), np.uint8)
     for layer in layers:
         value = CLASS_INDEX[layer.name]
@@ -83,6 +85,7 @@ def shading(size: int, centre: np.ndarray, radius: float, light: Lighting) -> np
 
 def background(size: int, look: Appearance) -> np.ndarray:
     """Vertical colour gradient ``(2 size, 2 size, 3)`` float32 at the supersampled resolution."""
+    check_positive_int(size, "size", minimum=16)
     big = size * _SUPERSAMPLE
     ramp = np.linspace(0.0, 1.0, big, dtype=np.float32)[:, None, None]
     canvas = look.background[0] * (1 - ramp) + look.background[1] * ramp

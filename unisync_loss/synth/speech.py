@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 SAMPLE_RATE = 16000
 
 #: Languages and the eSpeak voice names of each (the first is the default).

@@ -19,7 +19,7 @@ SAMPLE_RATE = 16000
 #: Languages and the eSpeak voice names of each (the first is the default).
 LANGUAGE_VOICES = {
     "en": ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-029", "en-us-nyc"),
-    "zh": ("cmn", "cmn-latn-pinyin"),
+    "zh": ("cmn",),
 }
 #: Voice variants (eSpeak ``!v`` files) that change timbre; ``""`` is the voice's own sound.
 VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2", "klatt3")

@@ -7,11 +7,11 @@ from functools import lru_cache
 import numpy as np
 
 from ..data import Clip
-from .appearance import Lighting
+from .appearance import Appearance, Lighting
 from .camera import Camera
 from .face_model import NUM_EXPRESSION, FaceModel
 from .layers import face_layers
-from .motion import head_pose, nuisance_expression
+from .motion import HeadPose, head_pose, nuisance_expression
 from .render import background, face_centre_pixels, render_parsing, render_rgb
 from .sentences import phrase
 from .settings import SynthSettings
@@ -88,19 +88,7 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
     shapes = model.shape(speaker.identity, coeffs)
     neutral = model.shape(speaker.identity, np.zeros((1, NUM_EXPRESSION)))[0]
     light = Lighting.sample(rng, settings.lighting)
-    flicker = 1.0 + light.flicker * np.clip(rng.standard_normal(num_frames), -3, 3)
-    size = settings.size
-    backdrop = background(size, speaker.look)
-    frames = np.empty((num_frames, size, size, 3), np.uint8)
-    parsing = np.empty((num_frames, size, size), np.uint8)
-    points3d = np.empty((num_frames, 68, 3), np.float32)
-    for t in range(num_frames):
-        camera = Camera(pose.angles[t], pose.shift[t], float(pose.scale[t]), size)
-        points3d[t] = camera(shapes[t])
-        layers = face_layers(shapes[t], neutral, coeffs[t], camera, speaker.look)
-        parsing[t] = render_parsing(layers, size)
-        centre, radius = face_centre_pixels(camera)
-        frames[t] = render_rgb(layers, backdrop, light, centre, radius, float(flicker[t]), rng)
+    frames, parsing, points3d = render_frames(shapes, neutral, coeffs, pose, speaker.look, light, settings.size, rng)
     audio = add_noise(speech.wave, settings.snr_db, rng)
     extra = {"text": " ".join(texts), "language": settings.language, **speaker.describe(),
              "phonemes": [[p, round(float(s), 4), round(float(e), 4)]
@@ -109,3 +97,22 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
                 landmarks=np.ascontiguousarray(points3d[:, :, :2]), landmarks3d=points3d, parsing=parsing,
                 coeffs3dmm=coeffs, extra=extra)
 
+
+def render_frames(shapes: np.ndarray, neutral: np.ndarray, coeffs: np.ndarray, pose: HeadPose, look: Appearance,
+                  light: Lighting, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame RGB ``(T, S, S, 3)`` uint8, parsing ``(T, S, S)`` uint8 and posed landmarks ``(T, 68, 3)`` float32
+    from model-space shapes ``(T, 68, 3)``, the neutral shape ``(68, 3)``, coefficients ``(T, 64)`` and head pose."""
+    num_frames = len(shapes)
+    flicker = 1.0 + light.flicker * np.clip(rng.standard_normal(num_frames), -3, 3)
+    backdrop = background(size, look)
+    frames = np.empty((num_frames, size, size, 3), np.uint8)
+    parsing = np.empty((num_frames, size, size), np.uint8)
+    points3d = np.empty((num_frames, 68, 3), np.float32)
+    for t in range(num_frames):
+        camera = Camera(pose.angles[t], pose.shift[t], float(pose.scale[t]), size)
+        points3d[t] = camera(shapes[t])
+        layers = face_layers(shapes[t], neutral, coeffs[t], camera, look)
+        parsing[t] = render_parsing(layers, size)
+        centre, radius = face_centre_pixels(camera)
+        frames[t] = render_rgb(layers, backdrop, light, centre, radius, float(flicker[t]), rng)
+    return frames, parsing, points3d

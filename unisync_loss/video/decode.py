@@ -128,8 +128,6 @@ def _timed_frames(path: Path, max_gap: float) -> Iterator[tuple[float, float, np
         try:
             for frame in container.decode(stream):
                 time = frame.time if frame.time is not None else (last_time or 0.0) + nominal
-                if last_time is not None and time <= last_time:
-                    continue  # duplicate or out-of-order timestamp: ffmpeg drops these too
                 if size is None:
                     size = (frame.width, frame.height)
                 elif (frame.width, frame.height) != size:
@@ -137,6 +135,10 @@ def _timed_frames(path: Path, max_gap: float) -> Iterator[tuple[float, float, np
                         f"{path.name}: frame size changes mid-stream from {size[0]}x{size[1]} to "
                         f"{frame.width}x{frame.height} at {time:.3f} s"
                     )
+                if last_time is not None and time < last_time - max_gap:
+                    raise VideoDecodeError(f"{path.name}: timestamps jump back from {last_time:.3f} s to {time:.3f} s")
+                if last_time is not None and time <= last_time:
+                    continue  # duplicate or slightly out-of-order timestamp: ffmpeg drops these too
                 if last_time is not None and time - last_time > max_gap:
                     raise VideoDecodeError(
                         f"{path.name}: {time - last_time:.3f} s without video frames at {last_time:.3f} s "
@@ -171,7 +173,7 @@ def iter_frames(path: str | os.PathLike, fps: float = DEFAULT_FPS, max_gap: floa
             emitted += 1
         previous, end = rgb, time + duration
     # The last source frame stays on screen until its end time.
-    last_slot = math.ceil((end - t0) * fps - 1e-6)
+    last_slot = math.floor((end - t0) * fps + 0.5)
     while emitted < max(last_slot, emitted + (emitted == 0)):
         yield previous
         emitted += 1

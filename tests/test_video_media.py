@@ -61,7 +61,7 @@ def write_video(path: Path, frames, fps: float = 25.0, audio: np.ndarray | None 
         times = times if times is not None else [i / fps for i in range(len(frames))]
         astream = None
         if audio is not None:
-            acodec = "aac" if str(path).endswith((".mp4", ".m4v")) else "pcm_s16le"
+            acodec = "aac" if str(path).endswith((".mp4", ".m4v", ".ts")) else "pcm_s16le"
             astream = out.add_stream(acodec, rate=audio_rate, layout="stereo" if len(audio) == 2 else "mono")
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")

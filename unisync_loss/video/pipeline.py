@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data.clip_store import SPLITS, Clip, ClipStore
+from ..data.import_report import SkipEntry as SkipVideo
 from ..validation import check_choice, check_positive_int
 from .crops import BORDER_VALUES, CROP_STYLES, DEFAULT_SIZES, crop_transforms, warp_frame
 from .decode import VideoDecodeError, first_frame_time, iter_frames, probe_video, read_audio
@@ -35,18 +36,10 @@ from .tracking import FaceTrack, track_faces
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".flv")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".flv", ".ts")
 LOG_NAME, SUMMARY_NAME = "preprocess_log.jsonl", "preprocess_summary.json"
 FPS, SAMPLE_RATE = 25.0, 16000
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FPS)
-
-
-class SkipVideo(Exception):
-    """Raised for a video that yields no usable clip: ``kind`` groups it in the summary, the message says why."""
-
-    def __init__(self, kind: str, reason: str):
-        super().__init__(reason)
-        self.kind = kind
 
 
 @dataclass

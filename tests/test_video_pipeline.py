@@ -121,3 +121,13 @@ def test_cli_on_a_real_excerpt_with_mediapipe(tmp_path):
     assert clip.landmarks.shape == (len(clip.frames), 68, 2)
     assert clip.landmarks.min() > -5 and clip.landmarks.max() < 101  # in crop pixels
     assert clip.landmarks[:, 48:68, 1].mean() > 48  # mouth in the lower half of the wav2lip crop
+
+
+def test_two_worker_processes_give_the_same_store(inputs, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{inputs / 'spk1' / 'good.mp4'}\n{inputs / 'twofaces.mp4'}\n{inputs / 'empty.mp4'}\n")
+    summary = preprocess(listing, tmp_path / "store", CONFIG, workers=2, detector_factory=square_detector,
+                         progress=False)
+    assert summary["workers"] == 2 and summary["clips"] == 1
+    assert summary["skip_reasons"] == {"several faces": 1, "decode error": 1}
+    assert ClipStore(tmp_path / "store").load_clip("good").frames.shape == (50, 96, 96, 3)  # outside the list folder: stem

@@ -25,6 +25,10 @@ def add_arguments(parser) -> None:
                         help="videos with overlapping face tracks: skip them (default) or keep the largest face")
     parser.add_argument("--val-fraction", type=float, default=0.05, help="share of speakers put in 'val' (0.05)")
     parser.add_argument("--split", default=None, choices=("train", "val", "test"), help="put every clip in this split")
+    parser.add_argument("--parsing-weights", default=None, metavar="PTH",
+                        help="BiSeNet face-parsing weights (facexlib parsing_bisenet.pth or face-parsing.PyTorch "
+                             "79999_iter.pth): also store parsing maps of the crops")
+    parser.add_argument("--parsing-size", type=int, default=512, help="BiSeNet input side (default 512)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -39,6 +43,7 @@ def run(args) -> int:
         crop=args.crop, size=args.size, detector=args.detector, landmarks=args.landmarks, min_frames=args.min_frames,
         max_clip_frames=args.max_clip_frames, max_missing=args.max_missing, min_detected=args.min_detected,
         several_faces=args.several_faces, val_fraction=args.val_fraction, split=args.split,
+        parsing_weights=args.parsing_weights, parsing_size=args.parsing_size,
     )
     summary = preprocess(args.input, args.out, config, workers=args.workers, progress=not args.quiet)
     print(f"videos {summary['videos']}  done {summary['done']}  skipped {summary['skipped']}  "

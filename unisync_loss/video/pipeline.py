@@ -31,6 +31,7 @@ from ..validation import check_choice, check_positive_int
 from .crops import BORDER_VALUES, CROP_STYLES, DEFAULT_SIZES, crop_transforms, warp_frame
 from .decode import VideoDecodeError, first_frame_time, iter_frames, probe_video, read_audio
 from .faces import FaceDetector, MediaPipeFaceDetection, MediaPipeFaceMesh
+from .parsing_model import FaceParser
 from .landmarks import apply_affine, mesh_to_ibug68
 from .tracking import FaceTrack, track_faces
 
@@ -57,6 +58,8 @@ class PreprocessConfig:
     several_faces: str = "skip"       # skip | largest: what to do when two face tracks overlap in time
     val_fraction: float = 0.05        # speakers sent to "val" (by a hash of the speaker id)
     split: str | None = None          # force every clip into this split instead
+    parsing_weights: str | None = None  # BiSeNet weights file: also store face-parsing maps of the crops
+    parsing_size: int = 512           # BiSeNet input side (512 as trained; smaller is faster and coarser)
 
     def validate(self) -> "PreprocessConfig":
         check_choice(self.crop, "crop", CROP_STYLES)
@@ -74,6 +77,8 @@ class PreprocessConfig:
             raise ValueError(f"min_detected: expected a fraction in [0, 1], got {self.min_detected!r}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction: expected a fraction in [0, 1), got {self.val_fraction!r}")
+        if self.parsing_weights is not None and not Path(self.parsing_weights).is_file():
+            raise FileNotFoundError(f"parsing_weights: no such BiSeNet weights file {self.parsing_weights!r}")
         if self.crop == "aligned" and self.detector != "mesh":
             raise ValueError("crop: the aligned crop needs landmarks, use detector='mesh'")
         if self.landmarks != "none" and self.detector != "mesh":
@@ -82,8 +87,10 @@ class PreprocessConfig:
 
     def store_info(self) -> dict:
         """Header info of the store: the settings that change what a clip holds."""
-        info = {k: v for k, v in asdict(self).items() if k not in ("val_fraction", "split")}
-        return {"producer": "unisync preprocess", **info, "size": self.size or DEFAULT_SIZES[self.crop]}
+        info = {k: v for k, v in asdict(self).items() if k not in ("val_fraction", "split", "parsing_weights")}
+        parsing = Path(self.parsing_weights).name if self.parsing_weights else None
+        return {"producer": "unisync preprocess", **info, "size": self.size or DEFAULT_SIZES[self.crop],
+                "parsing_weights": parsing}
 
 
 @dataclass
@@ -187,9 +194,11 @@ def _segments(tracks: list[FaceTrack], num_audio_frames: int, config: Preprocess
     return segments
 
 
-def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDetector | None = None
-                     ) -> Iterator[Clip]:
-    """Clips of one video (yielded one by one so that a long video never sits in memory). Raises SkipVideo."""
+def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDetector | None = None,
+                     parser: FaceParser | None = None) -> Iterator[Clip]:
+    """Clips of one video (yielded one by one so that a long video never sits in memory). Raises SkipVideo.
+
+    ``parser`` (built from ``config.parsing_weights`` when None) adds face-parsing maps of the crops."""
     config.validate()
     path = Path(job.path)
     try:
@@ -211,7 +220,12 @@ def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDete
             if owned and hasattr(detector, "close"):
                 detector.close()
         segments = _segments(_select_tracks(result.tracks, config), len(audio) // SAMPLES_PER_FRAME, config)
-        yield from _crop_segments(path, job, config, segments, audio, info, start_time)
+        if parser is None and config.parsing_weights:
+            parser = FaceParser(config.parsing_weights, input_size=config.parsing_size)
+        for clip in _crop_segments(path, job, config, segments, audio, info, start_time):
+            if parser is not None:
+                clip.parsing = parser(clip.frames)
+            yield clip
     except VideoDecodeError as err:
         raise SkipVideo("decode error", str(err)) from err
 
@@ -267,7 +281,8 @@ _worker_state: dict = {}
 
 
 def _init_worker(config: PreprocessConfig, store_root: str, detector_factory) -> None:
-    _worker_state.update(config=config, store=ClipStore(store_root), detector=detector_factory(config))
+    parser = FaceParser(config.parsing_weights, input_size=config.parsing_size) if config.parsing_weights else None
+    _worker_state.update(config=config, store=ClipStore(store_root), detector=detector_factory(config), parser=parser)
 
 
 def _run_job(job: VideoJob) -> VideoResult:
@@ -279,7 +294,7 @@ def _run_job(job: VideoJob) -> VideoResult:
     except (VideoDecodeError, FileNotFoundError):
         pass
     try:
-        for clip in preprocess_video(job, config, _worker_state.get("detector")):
+        for clip in preprocess_video(job, config, _worker_state.get("detector"), _worker_state.get("parser")):
             store.write_clip(clip, overwrite=True)
             result.clips.append(clip.id)
     except SkipVideo as err:
@@ -330,7 +345,11 @@ def preprocess(source: str | os.PathLike, out: str | os.PathLike, config: Prepro
             outcomes = map(_run_job, todo)
             pool = None
         else:
-            pool = mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, init_args)
+            # forkserver: workers fork from a clean process that has imported this module once (no threads of
+            # this process are inherited, unlike fork; no per-worker re-import of torch, unlike spawn)
+            context = mp.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            pool = context.Pool(min(workers, len(todo)), _init_worker, init_args)
             outcomes = pool.imap_unordered(_run_job, todo)
         try:
             for outcome in outcomes:
@@ -342,6 +361,8 @@ def preprocess(source: str | os.PathLike, out: str | os.PathLike, config: Prepro
                     log.warning("skipped %s: %s", outcome.path, outcome.reason)
                 bar.update(1)
                 bar.set_postfix(clips=sum(len(r["clips"]) for r in results))
+            if pool is not None:
+                pool.close()
         finally:
             bar.close()
             if pool is not None:

@@ -115,7 +115,9 @@ def test_cli_on_a_real_excerpt_with_mediapipe(tmp_path):
     (tmp_path / "in").mkdir()
     write_video(tmp_path / "in" / "real.mp4", excerpt, audio=np.stack([audio, audio]), audio_rate=16000)
     out = tmp_path / "store"
-    assert cli_main(["preprocess", str(tmp_path / "in"), "--out", str(out), "--quiet", "--split", "test"]) == 0
+    assert cli_main(["preprocess", str(tmp_path / "in"), "--out", str(out), "--quiet", "--split", "test",
+                     "--preview"]) == 0
+    assert (out / "preview.png").read_bytes()[:4] == b"\x89PNG"
     clip = ClipStore(out).load_clip("real")
     assert clip.split == "test" and clip.frames.shape[1:] == (96, 96, 3) and len(clip.frames) >= 38
     assert clip.landmarks.shape == (len(clip.frames), 68, 2)

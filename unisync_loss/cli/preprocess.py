@@ -30,11 +30,14 @@ def add_arguments(parser) -> None:
                              "79999_iter.pth): also store parsing maps of the crops")
     parser.add_argument("--parsing-size", type=int, default=512, help="BiSeNet input side (default 512)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument("--preview", action="store_true",
+                        help="also write STORE/preview.png: crops of a few clips with their landmarks")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
     import logging
+    from pathlib import Path
 
     from ..video.pipeline import PreprocessConfig, preprocess
 
@@ -50,6 +53,10 @@ def run(args) -> int:
           f"clips {summary['clips']}  (resumed from log: {summary['resumed_from_log']})")
     for kind, count in summary["skip_reasons"].items():
         print(f"  skipped, {kind}: {count}")
+    if args.preview and summary["clips"]:
+        from ..video.preview import save_preview
+
+        print(f"preview: {save_preview(args.out, Path(args.out) / 'preview.png')}")
     if summary["source_seconds_per_busy_second"]:
         print(f"throughput: {summary['source_seconds_per_busy_second']:.2f} source s per busy s "
               f"({summary['workers']} worker(s)); log and summary in {args.out}")

@@ -64,15 +64,15 @@ def test_chunked_equals_unchunked_without_attention(tmp_path):
     # With no transformer layer every frame depends on a bounded neighbourhood, so the chunk arithmetic (which
     # samples feed which frames, how much context, where to cut) must reproduce the unchunked result exactly.
     folder = save_tiny_hubert(tmp_path, layers=0)
-    wave = speech(4.0)
+    wave = speech(3.0)
     whole = HubertFrontend(folder, chunk_seconds=100.0)(wave)
     frontend = HubertFrontend(folder, chunk_seconds=0.7, context_seconds=0.3)
-    assert len(frontend.chunks(frontend.model_frames(wave.shape[1]))) > 4
+    assert len(frontend.chunks(frontend.model_frames(wave.shape[1]))) >= 4
     torch.testing.assert_close(frontend(wave), whole, atol=1e-5, rtol=1e-5)
 
 
 def test_chunk_context_removes_seam_errors(tiny):
-    wave = speech(4.0, seed=1)
+    wave = speech(3.0, seed=1)
     whole = HubertFrontend(tiny, chunk_seconds=100.0)(wave)[0]
     seams = torch.arange(35, whole.shape[0] - 1, 35)  # chunk_seconds=0.7 -> 35 frames
     errors = {}

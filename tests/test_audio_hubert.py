@@ -178,3 +178,12 @@ def test_hubert_features_are_cached_per_model(tiny, tmp_path):
     np.testing.assert_allclose(cached, HubertFrontend(tiny)(torch.from_numpy(audio)[None])[0].numpy(), atol=1e-5)
     other = cached_features(store, "c", {"name": "hubert", "model": tiny, "dim": 32, "layer": 1})
     assert not np.allclose(cached, other)
+
+
+def test_bfloat16_autocast_runs_and_returns_float32(tiny):
+    wave = speech(0.5)
+    full = HubertFrontend(tiny, precision="float32")(wave)
+    reduced = HubertFrontend(tiny, precision="bfloat16")(wave)
+    assert reduced.dtype == torch.float32 and reduced.shape == full.shape
+    assert (reduced - full).abs().max() < 0.1 * full.abs().max()
+    assert not torch.equal(reduced, full)  # the bfloat16 path really ran

@@ -22,7 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..representations.base import SAMPLE_RATE
-from ..validation import check_choice
+from ..validation import check_choice, check_floating, check_rank
 from .checks import check_lengths, check_waveform
 
 DEFAULT_MODEL = "facebook/hubert-large-ls960-ft"
@@ -84,6 +84,9 @@ def _wants_normalised_input(source: str | os.PathLike) -> bool:
 
 def normalise_utterances(wave: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance per item over its first ``lengths[i]`` samples; padding set to 0. ``(B, S)``."""
+    check_rank(wave, "wave", (2,), "(B, S) waveform")
+    check_floating(wave, "wave")
+    lengths = check_lengths(lengths, wave, min_samples=1)
     valid = torch.arange(wave.shape[1], device=wave.device)[None, :] < lengths.to(wave.device)[:, None]
     x = wave.double() * valid
     count = valid.sum(1, keepdim=True)

@@ -72,7 +72,7 @@ def read_audio(path: str | os.PathLike, stream: int = 0) -> tuple[np.ndarray, in
         if len(tracks) == 0:
             kinds = ", ".join(f"{s.type} ({s.codec_context.name})" for s in container.streams) or "none"
             raise ValueError(f"{path}: has no audio track (streams: {kinds})")
-        if not 0 <= stream < len(tracks):
+        if isinstance(stream, bool) or not isinstance(stream, int) or not 0 <= stream < len(tracks):
             raise ValueError(f"stream: {path} has {len(tracks)} audio track(s), got index {stream!r}")
         track = tracks[stream]
         planar = av.AudioResampler(format="fltp")  # sample format only: rate and channels are kept as they are

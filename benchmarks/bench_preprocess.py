@@ -25,19 +25,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from unisync_loss.audio.mel import Wav2LipMel
+from unisync_loss.audio.features import cached_features, compute_features
 from unisync_loss.data import ClipStore
 from unisync_loss.video.pipeline import LOG_NAME, PreprocessConfig, preprocess
 
 DEFAULT_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
 MEL_STEP, MEL_WINDOW, WINDOW = 80 / 25, 16, 5
-MEL_CONFIG = {"name": "wav2lip-mel", "n_fft": 800, "hop": 200, "n_mels": 80}
-
-
-def mel_of(wave_16k: np.ndarray, frontend: Wav2LipMel) -> np.ndarray:
-    """``(S,)`` -> ``(T_mel, 80)`` Wav2Lip mel."""
-    with torch.no_grad():
-        return frontend(torch.from_numpy(np.asarray(wave_16k, np.float32))[None])[0].T.numpy()
 
 
 def sample_window(num_frames: int, num_mel: int, rng: random.Random) -> int:
@@ -59,9 +52,8 @@ class StoreWindows(Dataset):
         self.root, self.length = root, length
         self.store = ClipStore(root)
         self.ids = self.store.clip_ids()
-        frontend = Wav2LipMel()
-        for clip_id in self.ids:  # fill the cache once, as a training run would on its first epoch
-            self.store.features(clip_id, MEL_CONFIG, lambda a: mel_of(a, frontend))
+        for clip_id in self.ids:  # fill the cache once, as a training run does on its first epoch
+            cached_features(self.store, clip_id, "mel")
 
     def __len__(self):
         return self.length
@@ -70,7 +62,7 @@ class StoreWindows(Dataset):
         rng = random.Random(index)
         clip_id = rng.choice(self.ids)
         frames = self.store.load_array(clip_id, "frames")
-        mel = self.store.features(clip_id, MEL_CONFIG, compute=None)
+        mel = cached_features(self.store, clip_id, "mel")
         start = sample_window(len(frames), len(mel), rng)
         return to_tensors(frames[start:start + WINDOW], mel, start)
 
@@ -80,7 +72,6 @@ class Wav2LipJpegWindows(Dataset):
 
     def __init__(self, root: Path, clip_dirs: list[str], length: int):
         self.root, self.clip_dirs, self.length = root, clip_dirs, length
-        self.frontend = Wav2LipMel()
 
     def __len__(self):
         return self.length
@@ -93,7 +84,7 @@ class Wav2LipJpegWindows(Dataset):
         names = list(folder.glob("*.jpg"))
         with wave.open(str(folder / "audio.wav")) as handle:
             pcm = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
-        mel = mel_of(pcm, self.frontend)
+        mel = compute_features("mel", torch.from_numpy(pcm)).numpy()  # the same Wav2Lip mel, recomputed
         start = sample_window(len(names), len(mel), rng)
         frames = np.stack([cv2.cvtColor(cv2.resize(cv2.imread(str(folder / f"{start + i}.jpg")), (96, 96)),
                                         cv2.COLOR_BGR2RGB) for i in range(WINDOW)])

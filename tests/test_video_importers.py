@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from test_video_media import write_wav
 
+from unisync_loss.audio.features import cached_features
 from unisync_loss.data import ClipStore
 from unisync_loss.data.external_arrays import load_3dmm_coeffs, load_parsing_maps, split_3dmm
-from unisync_loss.data.geneface_layout import (HUBERT_CONFIG, import_geneface, lrs3_audio_finder, read_geneface_lrs3,
+from unisync_loss.data.geneface_layout import (import_geneface, lrs3_audio_finder, read_geneface_lrs3,
                                                read_geneface_trainval, read_indexed_dataset)
 from unisync_loss.data.wav2lip_layout import import_wav2lip, load_wav2lip_clip
 
@@ -99,7 +100,7 @@ def test_geneface_lrs3_binarized_data_imports(tmp_path):
     store = ClipStore(tmp_path / "store")
     clip = store.load_clip("spk_A1_00001")
     assert clip.coeffs3dmm.shape == (30, 64) and clip.landmarks.shape == (30, 68, 3) and len(clip.audio) == 30 * 640
-    cached = store.features("spk_A1_00001", HUBERT_CONFIG, compute=lambda a: pytest.fail("must be cached"))
+    cached = cached_features(store, "spk_A1_00001", "hubert")  # a cache hit: no HuBERT model exists here
     np.testing.assert_allclose(cached, items[0]["hubert"])
 
 

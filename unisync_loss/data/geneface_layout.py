@@ -34,7 +34,6 @@ from .external_arrays import COEFF_SPLIT, check_3dmm_coeffs
 from .import_report import ImportReport, SkipEntry
 
 HUBERT_PER_FRAME = 2  # HuBERT runs at 50 Hz, video at 25 fps
-HUBERT_CONFIG = {"name": "hubert", "model": "facebook/hubert-large-ls960-ft", "layer": -1, "source": "geneface"}
 
 
 @dataclass
@@ -173,7 +172,9 @@ def import_geneface(items, out: str | os.PathLike, audio_for: Callable[[GeneFace
                     landmarks: str = "idexp_lm3d", progress: bool = True) -> dict:
     """Write GeneFace items into the clip store ``out``: ``coeffs3dmm`` = expression (T, 64), ``landmarks`` =
     ``idexp_lm3d`` (T, 68, 3) or ``lm68`` (T, 68, 2) or none, 16 kHz audio from ``audio_for(item)`` (a file path),
-    and the item's HuBERT features into the store's feature cache (key of :data:`HUBERT_CONFIG`)."""
+    and the item's HuBERT features into the store's feature cache under the default ``"hubert"``
+    representation's key (``unisync_loss.audio.features.feature_config("hubert")``)."""
+    from ..audio.features import feature_config
     from ..video.decode import VideoDecodeError, read_audio
 
     if landmarks not in ("idexp_lm3d", "lm68", "none"):
@@ -205,9 +206,11 @@ def import_geneface(items, out: str | os.PathLike, audio_for: Callable[[GeneFace
             report.skip(item.item_id, err)
             continue
         store.write_clip(clip, overwrite=True)
-        if item.hubert is not None:
+        if item.hubert is not None and item.hubert.shape[1] == 1024:
+            # GeneFace's features are hubert-large-ls960-ft's last layer, i.e. the default "hubert" representation:
+            # cache them under its key, so training reads them instead of running HuBERT again.
             hubert = item.hubert[: HUBERT_PER_FRAME * frames]
-            store.features(clip.id, HUBERT_CONFIG, compute=lambda _audio, h=hubert: h)
+            store.features(clip.id, feature_config("hubert"), compute=lambda _audio, h=hubert: h)
         report.imported.append(clip.id)
     store.reindex()
     return report.summary()

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
+from ..audio.activity import is_silent
 from ..data.clip_store import SPLITS, Clip, ClipStore
 from ..data.import_report import SkipEntry as SkipVideo
 from ..validation import check_choice, check_positive_int
@@ -41,6 +43,7 @@ VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4
 LOG_NAME, SUMMARY_NAME = "preprocess_log.jsonl", "preprocess_summary.json"
 FPS, SAMPLE_RATE = 25.0, 16000
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FPS)
+SILENCE_DB = -60.0  # whole-track RMS below this: nothing to learn lip sync from
 
 
 @dataclass
@@ -207,8 +210,8 @@ def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDete
             raise SkipVideo("no audio", "no audio stream")
         start_time = first_frame_time(path)
         audio = read_audio(path, SAMPLE_RATE, start_time=start_time)
-        if float(np.abs(audio).max()) < 1e-4:
-            raise SkipVideo("silent audio", "the audio track is silent")
+        if bool(is_silent(torch.from_numpy(audio)[None], SILENCE_DB)[0]):
+            raise SkipVideo("silent audio", f"the audio track is silent (RMS below {SILENCE_DB} dBFS)")
         owned = detector is None
         detector = make_detector(config) if owned else detector
         if not owned and hasattr(detector, "reset"):

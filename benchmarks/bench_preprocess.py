@@ -27,7 +27,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from unisync_loss.audio.features import cached_features, compute_features
 from unisync_loss.data import ClipStore
-from unisync_loss.video.pipeline import LOG_NAME, PreprocessConfig, preprocess
+from unisync_loss.video.pipeline import PreprocessConfig
+from unisync_loss.video.run import LOG_NAME, preprocess
 
 DEFAULT_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
 MEL_STEP, MEL_WINDOW, WINDOW = 80 / 25, 16, 5

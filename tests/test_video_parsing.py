@@ -52,7 +52,7 @@ def test_logits_match_the_reference_network(state):
 
 
 def test_face_parser_loads_a_weights_file_and_labels_crops(weights):
-    parser = FaceParser(weights, input_size=64, batch_size=2)
+    parser = FaceParser(weights, input_size=32, batch_size=2)
     crops = np.random.default_rng(0).integers(0, 255, (3, 48, 40, 3), dtype=np.uint8)
     labels = parser(crops)
     assert labels.shape == (3, 48, 40) and labels.dtype == np.uint8 and labels.max() < 19
@@ -75,14 +75,15 @@ def test_preprocess_stores_parsing_maps_of_the_crops(tmp_path, weights):
     from test_video_pipeline import CONFIG, SECONDS, frames, square_detector
 
     from unisync_loss.data import ClipStore
-    from unisync_loss.video.pipeline import PreprocessConfig, preprocess
+    from unisync_loss.video.pipeline import PreprocessConfig
+    from unisync_loss.video.run import preprocess
 
     (tmp_path / "in").mkdir()
-    write_video(tmp_path / "in" / "face.mp4", frames(), audio=tone(SECONDS))
-    config = PreprocessConfig(**{**CONFIG.__dict__, "parsing_weights": str(weights), "parsing_size": 64})
+    write_video(tmp_path / "in" / "face.mp4", frames()[:26], audio=tone(SECONDS))
+    config = PreprocessConfig(**{**CONFIG.__dict__, "parsing_weights": str(weights), "parsing_size": 32})
     summary = preprocess(tmp_path / "in", tmp_path / "store", config, detector_factory=square_detector, progress=False)
     assert summary["clips"] == 1
     clip = ClipStore(tmp_path / "store").load_clip("face")
-    assert clip.parsing.shape == (50, 96, 96) and clip.parsing.dtype == np.uint8 and clip.parsing.max() < 19
+    assert clip.parsing.shape == (26, 96, 96) and clip.parsing.dtype == np.uint8 and clip.parsing.max() < 19
     with pytest.raises(FileNotFoundError, match="parsing_weights"):
         PreprocessConfig(parsing_weights=str(tmp_path / "none.pth")).validate()

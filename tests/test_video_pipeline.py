@@ -11,7 +11,9 @@ from test_video_tracking import SquareDetector
 from unisync_loss.cli import main as cli_main
 from unisync_loss.data import ClipStore
 from unisync_loss.video import iter_frames, read_audio
-from unisync_loss.video.pipeline import PreprocessConfig, find_videos, preprocess
+from unisync_loss.video.inputs import find_videos
+from unisync_loss.video.pipeline import PreprocessConfig
+from unisync_loss.video.run import preprocess
 
 SECONDS = 2.0
 

@@ -39,7 +39,8 @@ def run(args) -> int:
     import logging
     from pathlib import Path
 
-    from ..video.pipeline import PreprocessConfig, preprocess
+    from ..video.pipeline import PreprocessConfig
+    from ..video.run import preprocess
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     config = PreprocessConfig(

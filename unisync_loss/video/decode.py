@@ -172,9 +172,9 @@ def iter_frames(path: str | os.PathLike, fps: float = DEFAULT_FPS, max_gap: floa
             yield previous
             emitted += 1
         previous, end = rgb, time + duration
-    # The last source frame stays on screen until its end time.
-    last_slot = math.floor((end - t0) * fps + 0.5)
-    while emitted < max(last_slot, emitted + (emitted == 0)):
+    # The last source frame stays on screen until its end time, and is shown at least once.
+    total = max(math.floor((end - t0) * fps + 0.5), slot + 1)
+    while emitted < total:
         yield previous
         emitted += 1
 

@@ -1,46 +1,32 @@
-"""Folders of real videos -> a clip store: multiprocess, resumable, every skipped video logged with its reason.
-
-Per video: decode at 25 fps (streamed), detect and track faces, keep each face track of at least ``min_frames``
-frames (split into clips of at most ``max_clip_frames``), crop it, move its landmarks into the crop, cut the
-16 kHz audio to exactly the clip's frames, and write the clip atomically. A video that cannot give a clean clip
-(decode error, no audio, silent audio, no face, several faces at once, face lost too often) is skipped and counted.
-
-Resuming: ``STORE/preprocess_log.jsonl`` gets one line per finished video (done or skipped); a restarted run skips
-those and removes half-written clip folders left by a killed run.
+"""One real video -> clips: decode at 25 fps (streamed), detect and track faces, keep each face track of at least
+``min_frames`` frames (split into clips of at most ``max_clip_frames``), crop it, move its landmarks into the crop,
+cut the 16 kHz audio to exactly the clip's frames. A video that cannot give a clean clip (decode error, no audio,
+silent audio, no face, several faces at once, face lost too often) raises :class:`SkipVideo` with a kind and reason.
+Running this over many videos, resumably and in parallel, is :mod:`.run`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import multiprocessing as mp
 import os
-import time
-import zlib
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..audio.activity import is_silent
-from ..data.clip_store import SPLITS, Clip, ClipStore
+from ..data.clip_store import SPLITS, Clip
 from ..data.import_report import SkipEntry as SkipVideo
 from ..validation import check_choice, check_positive_int
 from .crops import BORDER_VALUES, CROP_STYLES, DEFAULT_SIZES, crop_transforms, warp_frame
 from .decode import VideoDecodeError, first_frame_time, iter_frames, probe_video, read_audio
 from .faces import FaceDetector, MediaPipeFaceDetection, MediaPipeFaceMesh
-from .parsing_model import FaceParser
+from .inputs import VideoJob, speaker_split
 from .landmarks import apply_affine, mesh_to_ibug68
+from .parsing_model import FaceParser
 from .tracking import FaceTrack, track_faces
 
-log = logging.getLogger(__name__)
-
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".flv", ".ts")
-LOG_NAME, SUMMARY_NAME = "preprocess_log.jsonl", "preprocess_summary.json"
 FPS, SAMPLE_RATE = 25.0, 16000
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FPS)
 SILENCE_DB = -60.0  # whole-track RMS below this: nothing to learn lip sync from
@@ -94,69 +80,6 @@ class PreprocessConfig:
         parsing = Path(self.parsing_weights).name if self.parsing_weights else None
         return {"producer": "unisync preprocess", **info, "size": self.size or DEFAULT_SIZES[self.crop],
                 "parsing_weights": parsing}
-
-
-@dataclass
-class VideoJob:
-    """One input video: its path, the clip id prefix and speaker derived from its place under the input folder."""
-
-    path: str
-    name: str
-    speaker: str
-    split: str | None = None
-
-
-@dataclass
-class VideoResult:
-    """What happened to one video (one line of the log)."""
-
-    name: str
-    path: str
-    status: str                       # done | skipped
-    kind: str = ""                    # skip category: decode error, no audio, silent audio, no face, several faces...
-    reason: str = ""
-    clips: list[str] = field(default_factory=list)
-    source_seconds: float = 0.0
-    seconds: float = 0.0
-
-
-def find_videos(source: str | os.PathLike) -> list[VideoJob]:
-    """Jobs for a folder (searched recursively for video files) or a list file (one ``path [split]`` a line, paths
-    relative to the list's folder). Clip names join the relative path parts with ``-``; the speaker is the first
-    folder under the input folder (VoxCeleb2/LRS3 layout), or the file stem for files directly in it."""
-    source = Path(source)
-    if source.is_dir():
-        base, entries = source, [(p, None) for p in sorted(source.rglob("*")) if p.suffix.lower() in VIDEO_SUFFIXES]
-    elif source.is_file():
-        base, entries = source.parent, []
-        for number, line in enumerate(source.read_text().splitlines(), 1):
-            parts = line.split()
-            if not parts or parts[0].startswith("#"):
-                continue
-            if len(parts) > 2 or (len(parts) == 2 and parts[1] not in SPLITS):
-                raise ValueError(f"{source}:{number}: expected 'path [split]' with split in {SPLITS}, got {line!r}")
-            path = Path(parts[0]) if Path(parts[0]).is_absolute() else source.parent / parts[0]
-            entries.append((path, parts[1] if len(parts) == 2 else None))
-    else:
-        raise FileNotFoundError(f"input: no such folder or list file {str(source)!r}")
-    jobs = []
-    for path, split in entries:
-        try:
-            rel = path.resolve().relative_to(base.resolve()).with_suffix("")
-        except ValueError:
-            rel = Path(path.stem)
-        parts = [p.replace(" ", "_") for p in rel.parts]
-        jobs.append(VideoJob(str(path), "-".join(parts), parts[0], split))
-    names = Counter(j.name for j in jobs)
-    if any(n > 1 for n in names.values()):
-        raise ValueError(f"input: several videos map to the same clip name: {[k for k, n in names.items() if n > 1]}")
-    return jobs
-
-
-def speaker_split(speaker: str, val_fraction: float) -> str:
-    """Deterministic split by speaker: a speaker's clips all land in the same split."""
-    return "val" if (zlib.crc32(speaker.encode()) % 10_000) / 10_000 < val_fraction else "train"
-
 
 def make_detector(config: PreprocessConfig) -> FaceDetector:
     if config.detector == "mesh":
@@ -277,120 +200,3 @@ def _make_clip(job, config, split, segment, transforms, audio, info, start_time,
     return Clip(id=clip_id, speaker=job.speaker, split=split,
                 audio=np.ascontiguousarray(audio[first * SAMPLES_PER_FRAME: stop * SAMPLES_PER_FRAME]),
                 frames=np.stack(crops), landmarks=landmarks, extra=extra)
-
-
-# ------------------------------------------------------------------------------------------------- the whole run
-_worker_state: dict = {}
-
-
-def _init_worker(config: PreprocessConfig, store_root: str, detector_factory) -> None:
-    parser = FaceParser(config.parsing_weights, input_size=config.parsing_size) if config.parsing_weights else None
-    _worker_state.update(config=config, store=ClipStore(store_root), detector=detector_factory(config), parser=parser)
-
-
-def _run_job(job: VideoJob) -> VideoResult:
-    config, store = _worker_state["config"], _worker_state["store"]
-    started = time.perf_counter()
-    result = VideoResult(job.name, job.path, "done")
-    try:
-        result.source_seconds = round(probe_video(job.path).duration, 3)
-    except (VideoDecodeError, FileNotFoundError):
-        pass
-    try:
-        for clip in preprocess_video(job, config, _worker_state.get("detector"), _worker_state.get("parser")):
-            store.write_clip(clip, overwrite=True)
-            result.clips.append(clip.id)
-    except SkipVideo as err:
-        result.status, result.kind, result.reason = "skipped", err.kind, str(err)
-    except Exception as err:  # one bad file must never stop the run: log it with its type
-        result.status, result.kind, result.reason = "skipped", "error", f"{type(err).__name__}: {err}"
-    result.seconds = round(time.perf_counter() - started, 3)
-    return result
-
-
-def _read_log(path: Path) -> dict[str, dict]:
-    done = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by a kill
-            done[record["name"]] = record
-    return done
-
-
-def preprocess(source: str | os.PathLike, out: str | os.PathLike, config: PreprocessConfig | None = None,
-               workers: int = 1, detector_factory: Callable[[PreprocessConfig], FaceDetector] | None = None,
-               progress: bool = True) -> dict:
-    """Preprocess every video of ``source`` (folder or list file) into the clip store ``out``; returns the summary.
-
-    ``workers`` processes run videos in parallel (1: in this process). ``detector_factory(config)`` builds a custom
-    detector in each worker (it must be picklable, e.g. a module-level function). Already logged videos are skipped.
-    """
-    config = (config or PreprocessConfig()).validate()
-    check_positive_int(workers, "workers")
-    jobs = find_videos(source)
-    store = ClipStore.create(out, info=config.store_info())
-    removed = store.clean_partial()
-    log_path = store.root / LOG_NAME
-    previous = _read_log(log_path)
-    todo = [j for j in jobs if j.name not in previous]
-    if removed:
-        log.warning("removed %d half-written clip folders from an interrupted run", removed)
-    results: list[dict] = [previous[j.name] for j in jobs if j.name in previous]
-    started = time.perf_counter()
-    bar = tqdm(total=len(todo), desc="preprocess", unit="video", disable=not progress)
-    init_args = (config, str(store.root), detector_factory or make_detector)
-    with log_path.open("a") as log_file:
-        if workers == 1 or len(todo) <= 1:
-            _init_worker(*init_args)
-            outcomes = map(_run_job, todo)
-            pool = None
-        else:
-            # forkserver: workers fork from a clean process that has imported this module once (no threads of
-            # this process are inherited, unlike fork; no per-worker re-import of torch, unlike spawn)
-            context = mp.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            pool = context.Pool(min(workers, len(todo)), _init_worker, init_args)
-            outcomes = pool.imap_unordered(_run_job, todo)
-        try:
-            for outcome in outcomes:
-                record = asdict(outcome)
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-                results.append(record)
-                if outcome.status == "skipped":
-                    log.warning("skipped %s: %s", outcome.path, outcome.reason)
-                bar.update(1)
-                bar.set_postfix(clips=sum(len(r["clips"]) for r in results))
-            if pool is not None:
-                pool.close()
-        finally:
-            bar.close()
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-            if hasattr(_worker_state.get("detector"), "close"):
-                _worker_state["detector"].close()
-            _worker_state.clear()
-    store.reindex()
-    summary = summarize(results, time.perf_counter() - started, workers, resumed=len(jobs) - len(todo))
-    (store.root / SUMMARY_NAME).write_text(json.dumps(summary, indent=1))
-    return summary
-
-
-def summarize(results: list[dict], wall_seconds: float, workers: int, resumed: int = 0) -> dict:
-    """Counts of done/skipped videos, clips, skip reasons (first words grouped) and throughput of this run."""
-    skipped = [r for r in results if r["status"] == "skipped"]
-    reasons = Counter(r.get("kind") or "error" for r in skipped)
-    source = sum(r.get("source_seconds", 0.0) for r in results)
-    busy = sum(r.get("seconds", 0.0) for r in results)
-    return {
-        "videos": len(results), "done": len(results) - len(skipped), "skipped": len(skipped),
-        "resumed_from_log": resumed, "clips": sum(len(r["clips"]) for r in results),
-        "skip_reasons": dict(reasons.most_common()), "source_seconds": round(source, 2),
-        "wall_seconds": round(wall_seconds, 2), "workers": workers,
-        "source_seconds_per_busy_second": round(source / busy, 3) if busy else None,
-        "skipped_videos": [{"path": r["path"], "kind": r.get("kind"), "reason": r["reason"]} for r in skipped],
-    }

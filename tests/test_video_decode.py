@@ -46,6 +46,16 @@ def test_audio_is_16k_mono_and_keeps_its_pitch(tmp_path):
     assert np.fft.rfftfreq(12000, 1 / 16000)[spectrum.argmax()] == pytest.approx(440, abs=3)
 
 
+@pytest.mark.parametrize("video_codec, audio_codec, suffix, decoder", [
+    ("libx264", "aac", ".mp4", "h264"), ("libx265", "mp3", ".mkv", "hevc"), ("libvpx-vp9", "pcm_s16le", ".mkv", "vp9")])
+def test_common_codecs_decode(tmp_path, video_codec, audio_codec, suffix, decoder):
+    path = write_video(tmp_path / f"v{suffix}", [index_frame(i) for i in range(13)], fps=25, codec=video_codec,
+                       audio=tone(0.52), audio_codec=audio_codec)
+    video = read_video(path)
+    assert video.info.video_codec.startswith(decoder) and decoded_indices(video.frames) == list(range(13))
+    assert abs(len(video.audio) - 0.52 * 16000) < 0.05 * 16000 and np.abs(video.audio).max() > 0.1
+
+
 def test_leading_audio_before_the_first_frame_is_cut(tmp_path):
     # The video starts at 0.2 s, the audio at 0: sample 0 must be the sound at 0.2 s.
     times = [0.2 + i / 25 for i in range(25)]

@@ -48,7 +48,8 @@ def tone(seconds: float, rate: int = 44100, freq: float = 440.0, channels: int =
 
 
 def write_video(path: Path, frames, fps: float = 25.0, audio: np.ndarray | None = None, audio_rate: int = 44100,
-                codec: str = "mpeg4", times: list[float] | None = None, container: str | None = None) -> Path:
+                codec: str = "mpeg4", times: list[float] | None = None, container: str | None = None,
+                audio_codec: str | None = None) -> Path:
     """Encode ``frames`` (uint8 (H, W, 3)) at ``fps`` (or at explicit presentation ``times`` in seconds) plus
     optional ``audio`` float32 (C, S) as AAC (mp4) or PCM (other containers)."""
     frames = list(frames)
@@ -61,7 +62,7 @@ def write_video(path: Path, frames, fps: float = 25.0, audio: np.ndarray | None 
         times = times if times is not None else [i / fps for i in range(len(frames))]
         astream = None
         if audio is not None:
-            acodec = "aac" if str(path).endswith((".mp4", ".m4v", ".ts")) else "pcm_s16le"
+            acodec = audio_codec or ("aac" if str(path).endswith((".mp4", ".m4v", ".ts")) else "pcm_s16le")
             astream = out.add_stream(acodec, rate=audio_rate, layout="stereo" if len(audio) == 2 else "mono")
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -72,8 +73,8 @@ def write_video(path: Path, frames, fps: float = 25.0, audio: np.ndarray | None 
         for packet in stream.encode():
             out.mux(packet)
         if astream is not None:
-            fmt = "fltp" if astream.codec_context.name == "aac" else "s16"
-            chunk = 1024
+            fmt = "s16" if astream.codec_context.name.startswith("pcm") else "fltp"
+            chunk = astream.codec_context.frame_size or 1024
             for start in range(0, audio.shape[1], chunk):
                 block = audio[:, start:start + chunk]
                 if fmt == "s16":

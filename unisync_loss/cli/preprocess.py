@@ -29,6 +29,7 @@ def add_arguments(parser) -> None:
                         help="BiSeNet face-parsing weights (facexlib parsing_bisenet.pth or face-parsing.PyTorch "
                              "79999_iter.pth): also store parsing maps of the crops")
     parser.add_argument("--parsing-size", type=int, default=512, help="BiSeNet input side (default 512)")
+    parser.add_argument("--device", default="cpu", help="torch device of the parsing network (default cpu)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--preview", action="store_true",
                         help="also write STORE/preview.png: crops of a few clips with their landmarks")
@@ -47,7 +48,7 @@ def run(args) -> int:
         crop=args.crop, size=args.size, detector=args.detector, landmarks=args.landmarks, min_frames=args.min_frames,
         max_clip_frames=args.max_clip_frames, max_missing=args.max_missing, min_detected=args.min_detected,
         several_faces=args.several_faces, val_fraction=args.val_fraction, split=args.split,
-        parsing_weights=args.parsing_weights, parsing_size=args.parsing_size,
+        parsing_weights=args.parsing_weights, parsing_size=args.parsing_size, device=args.device,
     )
     summary = preprocess(args.input, args.out, config, workers=args.workers, progress=not args.quiet)
     print(f"videos {summary['videos']}  done {summary['done']}  skipped {summary['skipped']}  "

@@ -49,6 +49,7 @@ class PreprocessConfig:
     split: str | None = None          # force every clip into this split instead
     parsing_weights: str | None = None  # BiSeNet weights file: also store face-parsing maps of the crops
     parsing_size: int = 512           # BiSeNet input side (512 as trained; smaller is faster and coarser)
+    device: str = "cpu"               # torch device of the parsing network (cuda for speed)
 
     def validate(self) -> "PreprocessConfig":
         check_choice(self.crop, "crop", CROP_STYLES)
@@ -76,7 +77,7 @@ class PreprocessConfig:
 
     def store_info(self) -> dict:
         """Header info of the store: the settings that change what a clip holds."""
-        info = {k: v for k, v in asdict(self).items() if k not in ("val_fraction", "split", "parsing_weights")}
+        info = {k: v for k, v in asdict(self).items() if k not in ("val_fraction", "split", "parsing_weights", "device")}
         parsing = Path(self.parsing_weights).name if self.parsing_weights else None
         return {"producer": "unisync preprocess", **info, "size": self.size or DEFAULT_SIZES[self.crop],
                 "parsing_weights": parsing}
@@ -85,6 +86,13 @@ def make_detector(config: PreprocessConfig) -> FaceDetector:
     if config.detector == "mesh":
         return MediaPipeFaceMesh(max_faces=2, video_mode=True)
     return MediaPipeFaceDetection(full_range=True)
+
+
+def make_parser(config: PreprocessConfig) -> FaceParser | None:
+    """The face-parsing network of ``config`` (None without ``parsing_weights``)."""
+    if not config.parsing_weights:
+        return None
+    return FaceParser(config.parsing_weights, device=config.device, input_size=config.parsing_size)
 
 
 def _select_tracks(tracks: list[FaceTrack], config: PreprocessConfig) -> list[FaceTrack]:
@@ -147,7 +155,7 @@ def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDete
                 detector.close()
         segments = _segments(_select_tracks(result.tracks, config), len(audio) // SAMPLES_PER_FRAME, config)
         if parser is None and config.parsing_weights:
-            parser = FaceParser(config.parsing_weights, input_size=config.parsing_size)
+            parser = make_parser(config)
         for clip in _crop_segments(path, job, config, segments, audio, info, start_time):
             if parser is not None:
                 clip.parsing = parser(clip.frames)

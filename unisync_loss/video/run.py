@@ -23,8 +23,7 @@ from ..validation import check_positive_int
 from .decode import VideoDecodeError, probe_video
 from .faces import FaceDetector
 from .inputs import VideoJob, find_videos
-from .parsing_model import FaceParser
-from .pipeline import PreprocessConfig, SkipVideo, make_detector, preprocess_video
+from .pipeline import PreprocessConfig, SkipVideo, make_detector, make_parser, preprocess_video
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,8 @@ _worker_state: dict = {}
 
 
 def _init_worker(config: PreprocessConfig, store_root: str, detector_factory) -> None:
-    parser = FaceParser(config.parsing_weights, input_size=config.parsing_size) if config.parsing_weights else None
-    _worker_state.update(config=config, store=ClipStore(store_root), detector=detector_factory(config), parser=parser)
+    _worker_state.update(config=config, store=ClipStore(store_root), detector=detector_factory(config),
+                         parser=make_parser(config))
 
 
 def _run_job(job: VideoJob) -> VideoResult:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -167,6 +168,8 @@ def main() -> int:
         print(f"{'clip store (mmap + cached mel)':28} {fast:10.1f}")
         print(f"{'Wav2Lip JPEG layout':28} {slow:10.1f}")
         print(f"{'speed-up':28} {fast / slow:10.2f}x")
+    results["load_average_1min"] = round(os.getloadavg()[0], 2)  # other jobs on the machine skew every number
+    print(f"machine load average (1 min): {results['load_average_1min']} on {os.cpu_count()} cores")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten {args.out}")

@@ -136,3 +136,37 @@ def test_bad_arguments():
         list(iter_frames(__file__, fps=0))
     with pytest.raises(ValueError, match="path"):
         read_video(42)
+
+
+def write_mkv_with_an_empty_stream(path, video_frames: int, audio_samples: int):
+    """Matroska keeps a declared track even when no packet of it was written: a zero-length stream."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg4", rate=25)
+        video.width = video.height = 64
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        for i in range(video_frames):
+            frame = av.VideoFrame.from_ndarray(index_frame(i), format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                out.mux(packet)
+        if audio_samples:
+            frame = av.AudioFrame.from_ndarray(np.full((1, audio_samples), 1000, np.int16), format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 16000, 0
+            for packet in audio.encode(frame):
+                out.mux(packet)
+        for packet in [*video.encode(), *audio.encode()]:
+            out.mux(packet)
+    return path
+
+
+def test_zero_length_streams_are_refused(tmp_path):
+    no_audio = write_mkv_with_an_empty_stream(tmp_path / "a.mkv", video_frames=5, audio_samples=0)
+    assert len(list(iter_frames(no_audio))) == 5
+    with pytest.raises(VideoDecodeError, match="no samples"):
+        read_audio(no_audio)
+    no_video = write_mkv_with_an_empty_stream(tmp_path / "v.mkv", video_frames=0, audio_samples=1600)
+    with pytest.raises(VideoDecodeError, match="no decodable frame"):
+        list(iter_frames(no_video))

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from test_video_decode import write_mkv_with_an_empty_stream
 from test_video_media import index_frame, real_clip, square_frame, tone, write_video
 from test_video_tracking import SquareDetector
 
@@ -39,6 +40,7 @@ def inputs(tmp_path_factory):
     write_video(root / "noface.mp4", frames(boxes=()), audio=tone(SECONDS))
     write_video(root / "twofaces.mp4", frames(((5, 30, 37, 62), (80, 30, 112, 62))), audio=tone(SECONDS))
     write_video(root / "lost.mp4", frames(drop_every=4), audio=tone(SECONDS))
+    write_mkv_with_an_empty_stream(root / "empty_audio.mkv", video_frames=30, audio_samples=0)
     (root / "corrupt.mp4").write_bytes(np.random.default_rng(0).bytes(4000))
     (root / "empty.mp4").write_bytes(b"")
     first = write_video(root / "a.ts", [index_frame(i, (64, 64)) for i in range(10)], codec="libx264", audio=tone(0.4))
@@ -50,15 +52,15 @@ def inputs(tmp_path_factory):
 
 
 CONFIG = PreprocessConfig(crop="wav2lip", detector="blazeface", landmarks="none", min_frames=25, split="train")
-EXPECTED_SKIPS = {"decode error": 3, "no audio": 1, "silent audio": 1, "no face": 1, "several faces": 1, "face lost": 1}
+EXPECTED_SKIPS = {"decode error": 3, "no audio": 2, "silent audio": 1, "no face": 1, "several faces": 1, "face lost": 1}
 
 
 def test_bad_inputs_are_skipped_with_reasons_and_the_good_clip_round_trips(inputs, tmp_path):
     out = tmp_path / "store"
     summary = preprocess(inputs, out, CONFIG, detector_factory=square_detector, progress=False)
-    assert summary["videos"] == 9 and summary["done"] == 1 and summary["clips"] == 1
+    assert summary["videos"] == 10 and summary["done"] == 1 and summary["clips"] == 1
     assert summary["skip_reasons"] == EXPECTED_SKIPS
-    assert json.loads((out / "preprocess_summary.json").read_text())["skipped"] == 8
+    assert json.loads((out / "preprocess_summary.json").read_text())["skipped"] == 9
 
     store = ClipStore(out)
     assert store.clip_ids() == ["spk1-good"] and store.speakers() == ["spk1"]

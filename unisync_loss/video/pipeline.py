@@ -140,7 +140,10 @@ def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDete
         if info.audio_codec is None:
             raise SkipVideo("no audio", "no audio stream")
         start_time = first_frame_time(path)
-        audio = read_audio(path, SAMPLE_RATE, start_time=start_time)
+        try:
+            audio = read_audio(path, SAMPLE_RATE, start_time=start_time)
+        except VideoDecodeError as err:
+            raise SkipVideo("no audio", str(err)) from err
         if bool(is_silent(torch.from_numpy(audio)[None], SILENCE_DB)[0]):
             raise SkipVideo("silent audio", f"the audio track is silent (RMS below {SILENCE_DB} dBFS)")
         owned = detector is None

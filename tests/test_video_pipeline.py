@@ -107,6 +107,8 @@ def test_config_is_validated():
         PreprocessConfig(detector="blazeface").validate()
     with pytest.raises(ValueError, match="min_detected"):
         PreprocessConfig(min_detected=2.0).validate()
+    with pytest.raises(ValueError, match="max_clip_frames"):
+        PreprocessConfig(min_frames=25, max_clip_frames=40).validate()
 
 
 def test_cli_on_a_real_excerpt_with_mediapipe(tmp_path):
@@ -137,3 +139,26 @@ def test_two_worker_processes_give_the_same_store(inputs, tmp_path):
     assert summary["workers"] == 2 and summary["clips"] == 1
     assert summary["skip_reasons"] == {"several faces": 1, "decode error": 1}
     assert ClipStore(tmp_path / "store").load_clip("good").frames.shape == (50, 96, 96, 3)  # outside the list folder: stem
+
+
+def test_a_shot_cut_gives_two_clips_and_long_tracks_are_split(tmp_path):
+    first = [square_frame(i, boxes=((10, 30, 42, 62),)) for i in range(30)]
+    second = []
+    for i in range(30):
+        frame = square_frame(i, boxes=((80, 30, 112, 62),))
+        frame[..., 2] = np.where(frame[..., 0] > 128, frame[..., 2], 160)  # another background: a new shot
+        second.append(frame)
+    (tmp_path / "in").mkdir()
+    write_video(tmp_path / "in" / "cut.mp4", first + second, audio=tone(2.4))
+    summary = preprocess(tmp_path / "in", tmp_path / "store", CONFIG, detector_factory=square_detector, progress=False)
+    store = ClipStore(tmp_path / "store")
+    assert summary["clips"] == 2 and store.clip_ids() == ["cut-000000", "cut-000030"]
+    assert [store.meta(i)["num_frames"] for i in store.clip_ids()] == [30, 30]
+    second_clip = store.load_clip("cut-000030")
+    np.testing.assert_array_equal(second_clip.audio, read_audio(tmp_path / "in" / "cut.mp4")[30 * 640:60 * 640])
+
+    split = PreprocessConfig(**{**CONFIG.__dict__, "max_clip_frames": 50})
+    (tmp_path / "long").mkdir()
+    write_video(tmp_path / "long" / "long.mp4", frames() + frames()[:10], audio=tone(2.4))
+    preprocess(tmp_path / "long", tmp_path / "store2", split, detector_factory=square_detector, progress=False)
+    assert [m["num_frames"] for m in ClipStore(tmp_path / "store2").index()] == [30, 30]

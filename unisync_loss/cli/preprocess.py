@@ -17,7 +17,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--landmarks", default="ibug68", choices=("ibug68", "mesh468", "none"),
                         help="landmarks stored per frame in crop pixels (default ibug68: 68 x 2)")
     parser.add_argument("--min-frames", type=int, default=25, help="shortest clip in frames at 25 fps (default 25)")
-    parser.add_argument("--max-clip-frames", type=int, default=750, help="split longer tracks (default 750 = 30 s)")
+    parser.add_argument("--max-clip-frames", type=int, default=750,
+                        help="split longer tracks (default 750 = 30 s; at least twice --min-frames)")
     parser.add_argument("--max-missing", type=int, default=5, help="lost-face frames bridged by interpolation (5)")
     parser.add_argument("--min-detected", type=float, default=0.95,
                         help="minimum fraction of a track's frames with a real detection (0.95)")

@@ -61,7 +61,8 @@ class PreprocessConfig:
         if self.size is not None:
             check_positive_int(self.size, "size", 8)
         check_positive_int(self.min_frames, "min_frames", 5)
-        check_positive_int(self.max_clip_frames, "max_clip_frames", self.min_frames)
+        # at least twice min_frames, so that splitting a long track never leaves a piece shorter than min_frames
+        check_positive_int(self.max_clip_frames, "max_clip_frames", 2 * self.min_frames)
         check_positive_int(self.max_missing, "max_missing", 0)
         if not 0.0 <= self.min_detected <= 1.0:
             raise ValueError(f"min_detected: expected a fraction in [0, 1], got {self.min_detected!r}")

@@ -8,7 +8,8 @@ there is one) and HuBERT-large real-time factor and peak memory with chunking.
 HuBERT-large weights cannot be downloaded here, so the model is a randomly initialised ``HubertConfig`` of the size of
 ``facebook/hubert-large-ls960-ft`` (24 layers, 1024-d, 316 M parameters), saved to a temporary folder and loaded back
 through :class:`HubertFrontend`; speed and memory do not depend on the weights' values. The librosa row needs librosa
-(not a dependency of the project) and is skipped without it. Prints a table and writes JSON (``--json``).
+(not a dependency of the project) and is skipped without it. Prints a table and writes JSON (``--json``, default
+``runs/bench_audio.json``).
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def main() -> int:
     parser.add_argument("--hubert-minutes", type=float, default=None, help="audio length for the chunked HuBERT run")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for HuBERT")
     parser.add_argument("--skip-hubert", action="store_true")
-    parser.add_argument("--json", default="bench_audio.json", help="where to write the results")
+    parser.add_argument("--json", default="runs/bench_audio.json", help="where to write the results")
     args = parser.parse_args()
 
     mel_seconds, repeats = (10.0, 3) if args.quick else (60.0, 5)
@@ -249,6 +250,7 @@ def main() -> int:
         rows += bench_hubert(runs, args.threads)
 
     print_table(rows)
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as out:
         json.dump({"torch": torch.__version__, "machine": platform.machine(), "rows": rows}, out, indent=1)
     print(f"\nwrote {os.path.abspath(args.json)}")

@@ -8,7 +8,8 @@ there is one) and HuBERT-large real-time factor and peak memory with chunking.
 HuBERT-large weights cannot be downloaded here, so the model is a randomly initialised ``HubertConfig`` of the size of
 ``facebook/hubert-large-ls960-ft`` (24 layers, 1024-d, 316 M parameters), saved to a temporary folder and loaded back
 through :class:`HubertFrontend`; speed and memory do not depend on the weights' values. The librosa row needs librosa
-(not a dependency of the project) and is skipped without it. Prints a table and writes JSON (``--json``).
+(not a dependency of the project) and is skipped without it. Prints a table and writes JSON (``--json``, default
+``runs/bench_audio.json``).
 """
 
 from __future__ import annotations
@@ -155,34 +156,57 @@ def _reset_peak() -> None:
         pass
 
 
+def _trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc), so that RSS afterwards counts only live memory."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _hubert_run(folder: str, seconds: float, chunk: float, threads: int, results) -> None:
+    """In a fresh process: input first, then the model, then one measured call. Sends a result row."""
+    torch.set_num_threads(threads)
+    x = torch.from_numpy(speech_like(seconds))[None]
+    frontend = HubertFrontend(folder, expected_dim=1024, chunk_seconds=chunk, context_seconds=2.0)
+    frontend(x[:, : 2 * RATE])  # warm-up
+    _trim_heap()
+    baseline = _vm("VmRSS")
+    _reset_peak()
+    start = time.perf_counter()
+    out = frontend(x)
+    elapsed = time.perf_counter() - start
+    peak = _vm("VmHWM")
+    results.put({
+        "what": "HuBERT-large " + (f"chunked {chunk:g} s + 2 s context" if chunk < seconds else "unchunked"),
+        "device": f"cpu, {threads} thread" + ("s" if threads > 1 else ""), "audio_s": seconds, "time_s": elapsed,
+        "rtf": elapsed / seconds, "peak_rss_mib": peak, "peak_above_model_mib": peak - baseline,
+        "frames": int(out.shape[1]),
+    })
+
+
 def bench_hubert(runs: list[tuple[float, float]], threads: int) -> list[dict]:
-    """``runs``: (audio seconds, chunk seconds) pairs; chunk seconds >= audio seconds means unchunked."""
+    """``runs``: (audio seconds, chunk seconds) pairs, each measured in its own process (clean peak memory);
+    chunk seconds >= audio seconds means unchunked. "+model" is the peak RSS above the loaded model and input."""
+    import multiprocessing
+
     from transformers import HubertConfig, HubertModel
 
-    torch.set_num_threads(threads)
     config = HubertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
                           feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True)
+    context = multiprocessing.get_context("spawn")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         torch.manual_seed(0)
         HubertModel(config).save_pretrained(folder)
         for seconds, chunk in runs:
-            frontend = HubertFrontend(folder, expected_dim=1024, chunk_seconds=chunk, context_seconds=2.0)
-            x = torch.from_numpy(speech_like(seconds))[None]
-            frontend(x[:, : 2 * RATE])  # warm-up
-            baseline = _vm("VmRSS")
-            _reset_peak()
-            start = time.perf_counter()
-            out = frontend(x)
-            elapsed = time.perf_counter() - start
-            peak = _vm("VmHWM")
-            rows.append({
-                "what": "HuBERT-large " + (f"chunked {chunk:g} s + 2 s context" if chunk < seconds else "unchunked"),
-                "device": f"cpu, {threads} threads", "audio_s": seconds, "time_s": elapsed,
-                "rtf": elapsed / seconds, "peak_rss_mib": peak, "peak_above_model_mib": peak - baseline,
-                "frames": int(out.shape[1]),
-            })
-            del frontend, out
+            results = context.Queue()
+            process = context.Process(target=_hubert_run, args=(folder, seconds, chunk, threads, results))
+            process.start()
+            rows.append(results.get())
+            process.join()
     return rows
 
 
@@ -211,7 +235,7 @@ def main() -> int:
     parser.add_argument("--hubert-minutes", type=float, default=None, help="audio length for the chunked HuBERT run")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads for HuBERT")
     parser.add_argument("--skip-hubert", action="store_true")
-    parser.add_argument("--json", default="bench_audio.json", help="where to write the results")
+    parser.add_argument("--json", default="runs/bench_audio.json", help="where to write the results")
     args = parser.parse_args()
 
     mel_seconds, repeats = (10.0, 3) if args.quick else (60.0, 5)
@@ -226,6 +250,7 @@ def main() -> int:
         rows += bench_hubert(runs, args.threads)
 
     print_table(rows)
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as out:
         json.dump({"torch": torch.__version__, "machine": platform.machine(), "rows": rows}, out, indent=1)
     print(f"\nwrote {os.path.abspath(args.json)}")

@@ -37,7 +37,11 @@ def feature_config(rep: str | dict[str, Any] | AudioRepresentation) -> dict[str,
 
 
 def frontend_for(rep: str | dict[str, Any] | AudioRepresentation, device: str | torch.device = "cpu") -> nn.Module:
-    """The representation's frontend on ``device``, built once per settings and device and then reused (eval mode)."""
+    """The representation's frontend on ``device``, built once per settings and device and then reused (eval mode).
+
+    Frontends stay loaded for the life of the process (a HuBERT-large holds about 1.2 GB); ``_FRONTENDS.clear()``
+    releases them.
+    """
     rep = audio_representation(rep)
     key = (feature_key(feature_config(rep)), str(torch.device(device)))
     if key not in _FRONTENDS:

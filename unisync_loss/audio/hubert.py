@@ -58,7 +58,9 @@ def load_hubert(model_name_or_path: str | os.PathLike):
     path = Path(source).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"{path}: no config.json, so it is not a saved HuBERT model; {_how_to_get(DEFAULT_MODEL)}")
+            raise FileNotFoundError(
+                f"{path}: no config.json, so it is not a saved HuBERT model; {_how_to_get(DEFAULT_MODEL)}"
+            )
         source = str(path)
     elif path.exists() or source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise FileNotFoundError(f"{source}: expected a model folder or a Hugging Face name like {DEFAULT_MODEL!r}")
@@ -67,7 +69,8 @@ def load_hubert(model_name_or_path: str | os.PathLike):
         model = HubertModel.from_pretrained(source, local_files_only=offline or path.is_dir())
     except (OSError, ValueError) as err:
         where = "the local Hugging Face cache (HF_HUB_OFFLINE is set)" if offline else "the cache or the hub"
-        raise FileNotFoundError(f"HuBERT model {source!r}: not found in {where} ({err}); {_how_to_get(source)}") from err
+        message = f"HuBERT model {source!r}: not found in {where} ({err}); {_how_to_get(source)}"
+        raise FileNotFoundError(message) from err
     return model.eval()
 
 
@@ -128,7 +131,8 @@ class HubertFrontend(nn.Module):
             raise ValueError(f"expected_dim: the representation expects {expected_dim}-d features, but "
                              f"{model_name_or_path!r} has hidden_size {config.hidden_size}")
         self.hop = math.prod(config.conv_stride)
-        self.receptive_field = 1 + sum((k - 1) * math.prod(config.conv_stride[:i]) for i, k in enumerate(config.conv_kernel))
+        strides, kernels = config.conv_stride, config.conv_kernel
+        self.receptive_field = 1 + sum((k - 1) * math.prod(strides[:i]) for i, k in enumerate(kernels))
         self.chunk_frames = self._frames_of(chunk_seconds, "chunk_seconds", minimum=1)
         self.context_frames = self._frames_of(context_seconds, "context_seconds", minimum=0)
         self.layer, self.precision, self.progress = layer, precision, progress

@@ -129,3 +129,5 @@ def test_lse_bad_inputs():
         lse(np.zeros((20, 224, 224, 3), np.uint8), audio, model, mode="fast")
     with pytest.raises(ValueError, match="syncnet"):
         lse(np.zeros((20, 224, 224, 3), np.uint8), audio, object())
+    with pytest.raises(ValueError, match="25 fps"):
+        lse(np.zeros((20, 224, 224, 3), np.uint8), audio, model, fps=30)

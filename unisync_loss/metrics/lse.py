@@ -131,7 +131,7 @@ def summarise(distances: torch.Tensor, vshift: int, mode: str) -> LSEResult:
 
 
 def lse(frames, audio, syncnet: SyncNet, mode: str = "default", vshift: int = VSHIFT,
-        batch_size: int = 64) -> LSEResult:
+        batch_size: int = 64, fps: float = 25.0, sample_rate: int = 16000) -> LSEResult:
     """LSE-D / LSE-C / offset of one face track, in memory.
 
     Args:
@@ -142,7 +142,14 @@ def lse(frames, audio, syncnet: SyncNet, mode: str = "default", vshift: int = VS
         mode: "default" (frames as given) or "reference" (syncnet_python's JPEG round trip first).
         vshift: offsets searched on each side, in frames.
         batch_size: windows per forward pass.
+        fps, sample_rate: what the caller has; SyncNet's protocol needs 25 fps and 16 kHz (convert first, e.g. with
+            ``unisync_loss.video.read_video``, which resamples by timestamps).
     """
+    if fps != 25 or sample_rate != 16000:
+        raise ValueError(
+            f"fps/sample_rate: SyncNet scores 25 fps video with 16 kHz audio, got {fps} fps and {sample_rate} Hz; "
+            "convert first (unisync_loss.video.read_video decodes any file at 25 fps and 16 kHz)"
+        )
     check_choice(mode, "mode", MODES)
     check_positive_int(vshift, "vshift")
     check_positive_int(batch_size, "batch_size")

@@ -97,7 +97,7 @@ def unisync_estimator(expert: UniSyncExpert) -> Estimator:
                 raise ValueError(f"clip {clip.id}: has no {_CLIP_ARRAYS.get(name, name)} array for the {expert.pair} expert")
             array = np.asarray(array)
             visual = torch.from_numpy(array if array.dtype == np.uint8 else array.astype(np.float32))
-        scores = unisync_scores(expert, torch.from_numpy(np.asarray(clip.audio, np.float32)), visual)
+        scores = unisync_scores(expert, torch.from_numpy(np.array(clip.audio, dtype=np.float32)), visual)
         return scores.offset, scores.confidence
 
     return estimate

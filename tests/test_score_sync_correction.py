@@ -11,12 +11,12 @@ import torch
 from unisync_loss import UniSyncExpert
 from unisync_loss.cli import main
 from unisync_loss.data import Clip, ClipStore
-from unisync_loss.metrics.sync_correction import correct_store, decide, shift_clip, unisync_estimator
+from unisync_loss.metrics.sync_correction import correct_store, decide, shift_clip
 
 
 def indexed_clip(clip_id: str, frames: int = 40, size: int = 32) -> Clip:
     """Frame v is filled with v, and audio samples of frame slot v hold v / 1000: alignment is readable."""
-    video = np.repeat(np.arange(frames, dtype=np.uint8)[:, None, None, None], size * size * 3).reshape(frames, size, size, 3)
+    video = np.broadcast_to(np.arange(frames, dtype=np.uint8)[:, None, None, None], (frames, size, size, 3)).copy()
     audio = np.repeat(np.arange(frames, dtype=np.float32) / 1000, 640)
     return Clip(id=clip_id, speaker="s", split="train", audio=audio, frames=video)
 
@@ -94,12 +94,15 @@ def test_command_with_a_unisync_expert(tmp_path):
     expert_dir = UniSyncExpert("mel", "rgb", channels=32, embed_dim=64).save_pretrained(tmp_path / "expert")
     store = ClipStore.create(tmp_path / "store")
     rng = np.random.default_rng(0)
-    store.write_clip(Clip(id="a", speaker="s", split="train", audio=(rng.standard_normal(30 * 640) * 0.1).astype(np.float32),
-                          frames=rng.integers(0, 255, (30, 96, 96, 3), dtype=np.uint8)))
+    audio = (rng.standard_normal(30 * 640) * 0.1).astype(np.float32)
+    frames = rng.integers(0, 255, (30, 96, 96, 3), dtype=np.uint8)
+    store.write_clip(Clip(id="a", speaker="s", split="train", audio=audio, frames=frames))
     store.reindex()
-    estimate = unisync_estimator(UniSyncExpert.from_pretrained(expert_dir))(store.load_clip("a"))
-    assert -15 <= estimate[0] <= 15
     assert main(["sync-correct", str(store.root), "--expert", str(expert_dir), "--min-confidence", "0"]) == 0
     record = json.loads((store.root / "sync_correction.json").read_text())["clips"]["a"]
-    assert record["offset"] == estimate[0] and record["confidence"] == pytest.approx(estimate[1])
+    assert -15 <= record["offset"] <= 15 and record["confidence"] >= 0
+    assert record["action"] == decide("a", record["offset"], record["confidence"], 30, 0.0).action
+    folder = store.root / ("dropped" if record["action"] == "dropped" else "clips") / "a"
+    meta = json.loads((folder / "meta.json").read_text())["extra"]["sync_correction"]
+    assert meta["scorer"] == "unisync:mel-rgb:expert" and meta["offset"] == record["offset"]
     assert main(["sync-correct", str(tmp_path / "nowhere"), "--expert", str(expert_dir)]) == 2

@@ -37,7 +37,8 @@ def run(args) -> int:
         scorer = f"syncnet:{Path(args.syncnet).name}"
     else:
         expert = UniSyncExpert.from_pretrained(args.expert).to(args.device).eval()
-        estimator, kind, scorer = unisync_estimator(expert), "unisync", f"unisync:{expert.pair}:{Path(args.expert).name}"
+        estimator, kind = unisync_estimator(expert), "unisync"
+        scorer = f"unisync:{expert.pair}:{Path(args.expert).name}"
     threshold = DEFAULT_MIN_CONFIDENCE[kind] if args.min_confidence is None else args.min_confidence
     decisions = correct_store(store, estimator, scorer, threshold, args.max_offset, args.min_frames, args.force)
     counts = {a: sum(d.action == a for d in decisions) for a in ("kept", "shifted", "dropped")}

@@ -66,7 +66,9 @@ def bgr_frames(frames) -> torch.Tensor:
     if isinstance(frames, np.ndarray):
         frames = torch.from_numpy(np.ascontiguousarray(frames))
     if not isinstance(frames, torch.Tensor) or frames.ndim != 4:
-        raise ValueError(f"frames: expected (T, 224, 224, 3) uint8 or (T, 3, 224, 224) float RGB, got {describe(frames)}")
+        raise ValueError(
+            f"frames: expected (T, 224, 224, 3) uint8 or (T, 3, 224, 224) float RGB, got {describe(frames)}"
+        )
     if frames.dtype == torch.uint8 and tuple(frames.shape[1:]) == (CROP_SIZE, CROP_SIZE, 3):
         return rearrange(frames.flip(-1), "t h w c -> c t h w").float()
     if frames.is_floating_point() and tuple(frames.shape[1:]) == (3, CROP_SIZE, CROP_SIZE):

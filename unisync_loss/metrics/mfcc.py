@@ -38,12 +38,17 @@ def to_int16_scale(audio) -> np.ndarray:
         raise ValueError(f"audio: expected finite samples, got NaN/inf in {describe(audio)}")
     peak = float(np.abs(audio).max())
     if peak > 1.0 + 1e-6:
-        raise ValueError(f"audio: expected float samples in [-1, 1], got peak {peak:.4g} (int16 data? pass it as int16)")
+        raise ValueError(
+            f"audio: expected float samples in [-1, 1], got peak {peak:.4g} (int16 data? pass it as int16)"
+        )
     return audio.astype(np.float64) * INT16_SCALE
 
 
 def syncnet_mfcc(audio) -> np.ndarray:
-    """``(S,)`` 16 kHz waveform (see :func:`to_int16_scale`) -> ``(13, M)`` float64 MFCCs, ``M = 1 + ceil((S-400)/160)``."""
+    """``(S,)`` 16 kHz waveform (see :func:`to_int16_scale`) -> ``(13, M)`` float64 MFCCs.
+
+    ``M = 1 + ceil((S - 400) / 160)``: 100 columns per second, 4 per 25 fps video frame.
+    """
     return mfcc_of_samples(to_int16_scale(audio))
 
 

@@ -94,7 +94,8 @@ def unisync_estimator(expert: UniSyncExpert) -> Estimator:
         else:
             array = getattr(clip, _CLIP_ARRAYS.get(name, name), None)
             if array is None:
-                raise ValueError(f"clip {clip.id}: has no {_CLIP_ARRAYS.get(name, name)} array for the {expert.pair} expert")
+                array_name = _CLIP_ARRAYS.get(name, name)
+                raise ValueError(f"clip {clip.id}: has no {array_name} array for the {expert.pair} expert")
             array = np.asarray(array)
             visual = torch.from_numpy(array if array.dtype == np.uint8 else array.astype(np.float32))
         scores = unisync_scores(expert, torch.from_numpy(np.array(clip.audio, dtype=np.float32)), visual)

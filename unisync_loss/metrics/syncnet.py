@@ -20,7 +20,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from ..validation import check_floating, check_rank, describe
+from ..validation import check_rank, describe
 
 EMBED_DIM = 1024
 #: Video frames and MFCC frames in one window (0.2 s).
@@ -48,7 +48,10 @@ _VIDEO_LAYERS = [
 
 
 def _conv_stack(layers: list[tuple], c_in: int, dims: int) -> nn.Sequential:
-    conv, norm, pool = (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d) if dims == 2 else (nn.Conv3d, nn.BatchNorm3d, nn.MaxPool3d)
+    if dims == 2:
+        conv, norm, pool = nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d
+    else:
+        conv, norm, pool = nn.Conv3d, nn.BatchNorm3d, nn.MaxPool3d
     modules: list[nn.Module] = []
     for kind, *spec in layers:
         if kind == "conv":
@@ -103,7 +106,7 @@ def _fill_num_batches_tracked(model: nn.Module, state: dict[str, torch.Tensor]) 
     state = dict(state)
     for key, value in model.state_dict().items():
         if key.endswith("num_batches_tracked") and key not in state:
-            state[key] = torch.zeros_like(value)
+            state[key] = torch.zeros(value.shape, dtype=value.dtype)
     return state
 
 
@@ -136,8 +139,9 @@ def load_syncnet(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle errors of all kinds: say which file and why
         raise ValueError(f"{path}: cannot be read as a SyncNet weights file: {err}") from None
-    model = SyncNet()
-    model.load_state_dict(check_syncnet_state(model, state, str(path)), strict=True)
+    with torch.device("meta"):  # no random init: every tensor comes from the file
+        model = SyncNet()
+    model.load_state_dict(check_syncnet_state(model, state, str(path)), strict=True, assign=True)
     return model.to(device).eval().requires_grad_(False)
 
 
@@ -148,7 +152,8 @@ def random_syncnet_state(seed: int) -> dict[str, torch.Tensor]:
     variances in [0.5, 1.5], shifts and running means in [-0.1, 0.1]. Drawn key by key in sorted order from one CPU
     generator in float64, so the values depend only on ``seed``.
     """
-    model = SyncNet()
+    with torch.device("meta"):  # shapes only
+        model = SyncNet()
     norms = {name for name, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
     generator = torch.Generator().manual_seed(int(seed))
     state = {}

@@ -96,16 +96,23 @@ def face_track_crops(path: str | os.PathLike, crop: str = "syncnet", with_face: 
     return tracks, result.num_frames
 
 
-def unisync_visual(expert: UniSyncExpert, faces: np.ndarray) -> torch.Tensor:
-    """uint8 ``(N, 96, 96, 3)`` RGB faces -> the RGB expert's input ``(N, 3, height, width)`` in [0, 1]: the lower
-    ``height`` rows of the face resized to ``width`` columns (the lower half for the default 48x96)."""
-    rep = expert.visual_rep
-    if rep.name != "rgb":
+def check_rgb_expert(expert: UniSyncExpert) -> None:
+    """Scoring frames needs an expert whose visual representation is RGB crops."""
+    if not isinstance(expert, UniSyncExpert) or expert.visual_rep.name != "rgb":
+        got = f"a {expert.pair} expert" if isinstance(expert, UniSyncExpert) else describe(expert)
         raise ValueError(
-            f"expert: scoring a video file needs an rgb expert (its input is cut from the frames), got a {expert.pair} "
-            "expert; score its representation in memory with unisync_scores(expert, audio, visual)"
+            f"expert: scoring face crops needs an rgb expert (its input is cut from the frames), got {got}; "
+            "score other representations in memory with unisync_scores(expert, audio, visual)"
         )
-    channels, height, width = rep.frame_shape
+
+
+def unisync_visual(expert: UniSyncExpert, faces: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, S, S, 3)`` RGB faces -> the RGB expert's input ``(N, 3, height, width)`` in [0, 1]: the face
+    resized to ``width`` and its lower ``height`` rows (the lower half for the default 48x96)."""
+    check_rgb_expert(expert)
+    if not isinstance(faces, np.ndarray) or faces.ndim != 4 or faces.dtype != np.uint8 or faces.shape[-1] != 3:
+        raise ValueError(f"faces: expected uint8 RGB face crops (N, S, S, 3), got {describe(faces)}")
+    channels, height, width = expert.visual_rep.frame_shape
     faces = np.stack([_resize(f, width) for f in faces]) if faces.shape[1] != width else faces
     lower = faces[:, width - height:] if height <= width else faces
     return torch.from_numpy(np.ascontiguousarray(lower)).permute(0, 3, 1, 2).float() / 255.0
@@ -116,9 +123,9 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
                 detector=None, min_track_frames: int = 25, max_frames: int | None = None) -> dict:
     """Score the video ``path`` (with its own audio track, or the audio file ``audio``): one JSON-able record.
 
-    ``max_frames``: score only the first frames (a quick look at long files). The record has ``tracks`` (per face track: ``lse`` from :func:`lse` and/or ``unisync`` from
-    :func:`unisync_scores`) and per-video values averaged over tracks weighted by their windows (LSE-D, LSE-C,
-    UniSync probability) plus the offsets of the longest track.
+    ``max_frames``: score only the first frames (a quick look at long files). The record has ``tracks`` (per face
+    track: ``lse`` from :func:`lse` and/or ``unisync`` from :func:`unisync_scores`) and per-video values averaged
+    over tracks weighted by their windows (LSE-D, LSE-C, UniSync probability) plus the offsets of the longest track.
     """
     from ..video import read_audio
 
@@ -127,15 +134,13 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
         raise ValueError("syncnet/expert: pass SyncNet weights, a UniSync expert, or both")
     if syncnet is not None and not isinstance(syncnet, SyncNet):
         raise ValueError(f"syncnet: expected a SyncNet (load_syncnet), got {describe(syncnet)}")
-    if expert is not None and not isinstance(expert, UniSyncExpert):
-        raise ValueError(f"expert: expected a UniSyncExpert, got {describe(expert)}")
+    if expert is not None:
+        check_rgb_expert(expert)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video: no file at {path}")
     if audio is not None and not Path(audio).is_file():
         raise FileNotFoundError(f"audio: no file at {audio}")
-    if expert is not None:
-        unisync_visual(expert, np.zeros((1, UNISYNC_FACE_SIZE, UNISYNC_FACE_SIZE, 3), np.uint8))  # rep check first
     wave = read_audio(audio if audio is not None else path)
     tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
     warnings = []

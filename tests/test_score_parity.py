@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from unisync_loss.metrics import lse, load_syncnet, random_syncnet_state
-from unisync_loss.metrics.lse import bgr_frames
+from unisync_loss.metrics.lse import channels_first, to_syncnet_range
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "score"
 
@@ -63,4 +63,8 @@ def test_default_mode_differs_from_reference_only_by_the_jpeg_round_trip(parity,
     assert default.mode == "default" and reference_result.mode == "reference"
     assert default.lse_d != pytest.approx(reference_result.lse_d, rel=1e-4)  # the JPEG round trip is measurable
     float_frames = torch.from_numpy(frames[:8]).permute(0, 3, 1, 2).float() / 255.0
-    torch.testing.assert_close(bgr_frames(float_frames), bgr_frames(frames[:8]), rtol=0, atol=1e-4)
+    as_float, as_uint8 = channels_first(float_frames), channels_first(frames[:8])
+    assert as_uint8.dtype == torch.uint8 and as_uint8.shape == (3, 8, 224, 224)
+    torch.testing.assert_close(to_syncnet_range(as_float), to_syncnet_range(as_uint8), rtol=0, atol=1e-4)
+    bgr = to_syncnet_range(as_uint8[:, :1])[:, 0]
+    torch.testing.assert_close(bgr, torch.from_numpy(frames[0, :, :, ::-1].astype(np.float32)).permute(2, 0, 1))

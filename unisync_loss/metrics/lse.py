@@ -58,8 +58,9 @@ def num_windows(num_frames: int, num_samples: int) -> int:
     return min(num_frames, num_samples // SAMPLES_PER_FRAME) - VIDEO_WINDOW
 
 
-def bgr_frames(frames) -> torch.Tensor:
-    """Frames as SyncNet wants them: ``(3, T, 224, 224)`` float BGR in [0, 255] (on the input's device).
+def channels_first(frames) -> torch.Tensor:
+    """A view of the frames as ``(3, T, 224, 224)`` RGB, in the input's dtype and device: no copy, so a long video
+    is never duplicated; :func:`to_syncnet_range` converts one chunk at a time.
 
     ``frames``: ``(T, 224, 224, 3)`` uint8 RGB (numpy or tensor), or ``(T, 3, 224, 224)`` float RGB in [0, 1].
     """
@@ -70,13 +71,19 @@ def bgr_frames(frames) -> torch.Tensor:
             f"frames: expected (T, 224, 224, 3) uint8 or (T, 3, 224, 224) float RGB, got {describe(frames)}"
         )
     if frames.dtype == torch.uint8 and tuple(frames.shape[1:]) == (CROP_SIZE, CROP_SIZE, 3):
-        return rearrange(frames.flip(-1), "t h w c -> c t h w").float()
+        return rearrange(frames, "t h w c -> c t h w")
     if frames.is_floating_point() and tuple(frames.shape[1:]) == (3, CROP_SIZE, CROP_SIZE):
-        return rearrange(frames.flip(1), "t c h w -> c t h w").float() * 255.0
+        return rearrange(frames, "t c h w -> c t h w")
     raise ValueError(
         f"frames: expected (T, 224, 224, 3) uint8 or (T, 3, 224, 224) float RGB (syncnet crops are 224x224), "
         f"got {describe(frames)}"
     )
+
+
+def to_syncnet_range(frames: torch.Tensor) -> torch.Tensor:
+    """``(3, T, H, W)`` RGB chunk -> SyncNet's input: BGR float32 in [0, 255] (from uint8, or from float in [0, 1])."""
+    bgr = frames.flip(0)
+    return bgr.float() if bgr.dtype == torch.uint8 else bgr.float() * 255.0
 
 
 def mfcc_windows(mfcc: np.ndarray, count: int) -> torch.Tensor:
@@ -91,13 +98,16 @@ def mfcc_windows(mfcc: np.ndarray, count: int) -> torch.Tensor:
 @torch.inference_mode()
 def embed_clip(syncnet: SyncNet, frames: torch.Tensor, mfcc: np.ndarray, count: int,
                batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Video and audio embeddings ``(count, 1024)`` each, ``batch_size`` windows per forward pass."""
+    """Video and audio embeddings ``(count, 1024)`` each, ``batch_size`` windows per forward pass.
+
+    ``frames``: ``(3, T, 224, 224)`` RGB from :func:`channels_first`; ``mfcc``: ``(13, M)`` from :func:`syncnet_mfcc`.
+    """
     device = next(syncnet.parameters()).device
     audio = mfcc_windows(mfcc, count)
     video_out, audio_out = [], []
     for start in range(0, count, batch_size):
         stop = min(count, start + batch_size)
-        chunk = frames[:, start:stop + VIDEO_WINDOW - 1].to(device, non_blocking=True)
+        chunk = to_syncnet_range(frames[:, start:stop + VIDEO_WINDOW - 1].to(device, non_blocking=True))
         video_out.append(syncnet.embed_video_sequence(chunk))
         audio_out.append(syncnet.embed_audio(audio[start:stop].to(device, non_blocking=True)))
     return torch.cat(video_out), torch.cat(audio_out)
@@ -162,9 +172,9 @@ def lse(frames, audio, syncnet: SyncNet, mode: str = "default", vshift: int = VS
             frames = frames.detach().cpu().numpy()
         if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
             raise ValueError(f"frames: reference mode needs uint8 RGB frames (T, 224, 224, 3), got {describe(frames)}")
-        bgr_frames(frames)  # shape check before the slow round trip
+        channels_first(frames)  # shape check before the slow round trip
         frames = jpeg_round_trip(frames)
-    video = bgr_frames(frames)
+    video = channels_first(frames)
     samples = to_int16_scale(audio)
     count = num_windows(video.shape[1], len(samples))
     if count < 1:

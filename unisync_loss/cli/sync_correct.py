@@ -1,0 +1,50 @@
+"""``unisync sync-correct``: estimate each clip's audio-visual offset in a clip store, then keep, shift or drop it.
+
+    unisync sync-correct STORE --syncnet syncnet_v2.model
+    unisync sync-correct STORE --expert experts/mel-rgb --min-confidence 0.05 --max-offset 1
+"""
+
+from __future__ import annotations
+
+HELP = "Sync-correct a clip store: shift clips off by more than --max-offset frames, drop unconfident ones."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("store", metavar="STORE", help="clip store folder")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--syncnet", help="SyncNet weights (syncnet_v2.model); the clips' frames are its face crops")
+    which.add_argument("--expert", help="UniSync expert checkpoint folder")
+    parser.add_argument("--min-confidence", type=float,
+                        help="drop clips below this confidence (default: 3.0 LSE-C for SyncNet, 0.05 for UniSync)")
+    parser.add_argument("--max-offset", type=int, default=1, help="keep clips within +/- this many frames (1)")
+    parser.add_argument("--min-frames", type=int, default=25, help="drop clips that a shift leaves shorter (25)")
+    parser.add_argument("--mode", choices=("default", "reference"), default="default", help="SyncNet mode")
+    parser.add_argument("--force", action="store_true", help="re-estimate clips that already carry a decision")
+    parser.add_argument("--device", default="cpu")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..data.clip_store import ClipStore
+    from ..expert import UniSyncExpert
+    from ..metrics.sync_correction import DEFAULT_MIN_CONFIDENCE, correct_store, syncnet_estimator, unisync_estimator
+    from ..metrics.syncnet import load_syncnet
+
+    store = ClipStore(args.store)
+    if args.syncnet:
+        estimator, kind = syncnet_estimator(load_syncnet(args.syncnet, args.device), args.mode), "syncnet"
+        scorer = f"syncnet:{Path(args.syncnet).name}"
+    else:
+        expert = UniSyncExpert.from_pretrained(args.expert).to(args.device).eval()
+        estimator, kind = unisync_estimator(expert), "unisync"
+        scorer = f"unisync:{expert.pair}:{Path(args.expert).name}"
+    threshold = DEFAULT_MIN_CONFIDENCE[kind] if args.min_confidence is None else args.min_confidence
+    decisions = correct_store(store, estimator, scorer, threshold, args.max_offset, args.min_frames, args.force)
+    counts = {a: sum(d.action == a for d in decisions) for a in ("kept", "shifted", "dropped")}
+    print(f"{len(decisions)} clip(s) examined: " + ", ".join(f"{n} {a}" for a, n in counts.items()))
+    for d in decisions:
+        if d.action != "kept":
+            print(f"  {d.action:8} {d.clip_id}: offset {d.offset}, confidence {d.confidence}: {d.reason}")
+    print(f"decisions recorded in {store.root / 'sync_correction.json'} and each clip's meta.json")
+    return 0

@@ -48,6 +48,13 @@ class Block(nn.Module):
         return self.act(y + x if self.residual else y)
 
 
+def scaled(width: float):
+    """Channel count for a width multiplier (1.0 = the published networks; smaller for CPU-sized experiments)."""
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= 1:
+        raise ValueError(f"width: expected a multiplier in (0, 1], got {width!r}")
+    return lambda channels: max(4, int(round(channels * width)))
+
+
 def stage(c_in: int, c_out: int, stride, residuals: int, kernel: int = 3, padding: int = 1) -> list[nn.Module]:
     """A (strided) block changing the width, followed by ``residuals`` 3x3 residual blocks."""
     return [Block(c_in, c_out, kernel, stride, padding)] + [
@@ -62,15 +69,16 @@ def up_stage(c_in: int, c_out: int, residuals: int, stride: int = 2) -> nn.Seque
     return nn.Sequential(up, *[Block(c_out, c_out, 3, 1, 1, residual=True) for _ in range(residuals)])
 
 
-def mel_encoder(last_stage_residuals: int) -> nn.Sequential:
-    """``(N, 1, 80, 16)`` mel -> ``(N, 512, 1, 1)``; heights 80 -> 27 -> 9 -> 3 -> 1, widths 16 -> 16 -> 6 -> 3 -> 1."""
+def mel_encoder(last_stage_residuals: int, width: float = 1.0) -> nn.Sequential:
+    """``(N, 1, 80, 16)`` mel -> ``(N, 512 w, 1, 1)``; heights 80 -> 27 -> 9 -> 3 -> 1, widths 16 -> 16 -> 6 -> 3 -> 1."""
+    c = scaled(width)
     return nn.Sequential(
-        *stage(1, 32, 1, 2),
-        *stage(32, 64, (3, 1), 2),
-        *stage(64, 128, 3, 2),
-        *stage(128, 256, (3, 2), last_stage_residuals),
-        Block(256, 512, 3, 1, 0),
-        Block(512, 512, 1, 1, 0),
+        *stage(1, c(32), 1, 2),
+        *stage(c(32), c(64), (3, 1), 2),
+        *stage(c(64), c(128), 3, 2),
+        *stage(c(128), c(256), (3, 2), last_stage_residuals),
+        Block(c(256), c(512), 3, 1, 0),
+        Block(c(512), c(512), 1, 1, 0),
     )
 
 
@@ -85,22 +93,24 @@ class SyncNetColor(nn.Module):
     """Wav2Lip's lip-sync expert (upstream ``models.SyncNet_color``). ``forward(mel, faces) -> (audio, face)``.
 
     ``mel`` ``(B, 1, 80, 16)``; ``faces`` ``(B, 15, 48, 96)``: 5 lower-half BGR frames in [0, 1] stacked on channels.
-    Returns L2-normalised embeddings ``(B, 512)``; their cosine is the sync probability.
+    Returns L2-normalised embeddings ``(B, 512)``; their cosine is the sync probability. ``width`` < 1 scales every
+    channel count (not the official network; for CPU-sized experiments).
     """
 
-    def __init__(self):
+    def __init__(self, width: float = 1.0):
         super().__init__()
+        c = scaled(width)
         self.face_encoder = nn.Sequential(
-            Block(3 * SYNC_FRAMES, 32, 7, 1, 3),
-            *stage(32, 64, (1, 2), 2, kernel=5),
-            *stage(64, 128, 2, 3),
-            *stage(128, 256, 2, 2),
-            *stage(256, 512, 2, 2),
-            Block(512, 512, 3, 2, 1),
-            Block(512, 512, 3, 1, 0),
-            Block(512, 512, 1, 1, 0),
+            Block(3 * SYNC_FRAMES, c(32), 7, 1, 3),
+            *stage(c(32), c(64), (1, 2), 2, kernel=5),
+            *stage(c(64), c(128), 2, 3),
+            *stage(c(128), c(256), 2, 2),
+            *stage(c(256), c(512), 2, 2),
+            Block(c(512), c(512), 3, 2, 1),
+            Block(c(512), c(512), 3, 1, 0),
+            Block(c(512), c(512), 1, 1, 0),
         )
-        self.audio_encoder = mel_encoder(last_stage_residuals=2)
+        self.audio_encoder = mel_encoder(2, width)
 
     def forward(self, mel: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_mel(mel)
@@ -121,30 +131,31 @@ class Wav2LipGenerator(nn.Module):
     ``forward(mels, faces)``: ``mels`` ``(B, 1, 80, 16)`` with ``faces`` ``(B, 6, 96, 96)`` -> ``(B, 3, 96, 96)``, or
     the sequence form ``(B, T, 1, 80, 16)`` with ``(B, 6, T, 96, 96)`` -> ``(B, 3, T, 96, 96)``. The 6 face channels are
     the masked target (lower half zero) and the reference frame, BGR in [0, 1]; the output is BGR in [0, 1].
+    ``width`` < 1 scales every channel count (not the official network; for CPU-sized experiments).
     """
 
-    def __init__(self):
+    def __init__(self, width: float = 1.0):
         super().__init__()
+        c = scaled(width)
+        enc = [c(16), c(32), c(64), c(128), c(256), c(512), c(512)]   # at 96, 48, 24, 12, 6, 3, 1 pixels
         self.face_encoder_blocks = nn.ModuleList([
-            nn.Sequential(Block(6, 16, 7, 1, 3)),                    # 96
-            nn.Sequential(*stage(16, 32, 2, 2)),                     # 48
-            nn.Sequential(*stage(32, 64, 2, 3)),                     # 24
-            nn.Sequential(*stage(64, 128, 2, 2)),                    # 12
-            nn.Sequential(*stage(128, 256, 2, 2)),                   # 6
-            nn.Sequential(*stage(256, 512, 2, 1)),                   # 3
-            nn.Sequential(Block(512, 512, 3, 1, 0), Block(512, 512, 1, 1, 0)),  # 1
+            nn.Sequential(Block(6, enc[0], 7, 1, 3)),
+            nn.Sequential(*stage(enc[0], enc[1], 2, 2)),
+            nn.Sequential(*stage(enc[1], enc[2], 2, 3)),
+            nn.Sequential(*stage(enc[2], enc[3], 2, 2)),
+            nn.Sequential(*stage(enc[3], enc[4], 2, 2)),
+            nn.Sequential(*stage(enc[4], enc[5], 2, 1)),
+            nn.Sequential(Block(enc[5], enc[6], 3, 1, 0), Block(enc[6], enc[6], 1, 1, 0)),
         ])
-        self.audio_encoder = mel_encoder(last_stage_residuals=1)
+        self.audio_encoder = mel_encoder(1, width)
+        dec = [c(512), c(512), c(512), c(384), c(256), c(128), c(64)]  # decoder outputs at 1, 3, 6, ..., 96 pixels
+        ins = [dec[i] + enc[6 - i] for i in range(7)]                  # each output is concatenated with its skip
         self.face_decoder_blocks = nn.ModuleList([
-            nn.Sequential(Block(512, 512, 1, 1, 0)),                 # 1
-            up_stage(1024, 512, 1, stride=1),                        # 3
-            up_stage(1024, 512, 2),                                  # 6
-            up_stage(768, 384, 2),                                   # 12
-            up_stage(512, 256, 2),                                   # 24
-            up_stage(320, 128, 2),                                   # 48
-            up_stage(160, 64, 2),                                    # 96
+            nn.Sequential(Block(c(512), dec[0], 1, 1, 0)),
+            up_stage(ins[0], dec[1], 1, stride=1),
+            *[up_stage(ins[i - 1], dec[i], 2) for i in range(2, 7)],
         ])
-        self.output_block = nn.Sequential(Block(80, 32, 3, 1, 1), nn.Conv2d(32, 3, 1, 1, 0), nn.Sigmoid())
+        self.output_block = nn.Sequential(Block(ins[6], c(32), 3, 1, 1), nn.Conv2d(c(32), 3, 1, 1, 0), nn.Sigmoid())
 
     def forward(self, mels: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
         check_rank(faces, "faces", (4, 5), f"(B, 6, {IMG_SIZE}, {IMG_SIZE}) or (B, 6, T, {IMG_SIZE}, {IMG_SIZE})")

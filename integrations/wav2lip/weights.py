@@ -17,12 +17,14 @@ from torch import nn
 
 from .models import QualityDiscriminator, SyncNetColor, Wav2LipGenerator
 
-#: A key (and its shape) that identifies each kind of checkpoint.
+#: A key and its shape after the first axis (which the width multiplier scales) that identify each kind.
 SIGNATURES = {
-    "syncnet": ("face_encoder.0.conv_block.0.weight", (32, 15, 7, 7)),
-    "generator": ("face_encoder_blocks.0.0.conv_block.0.weight", (16, 6, 7, 7)),
-    "discriminator": ("face_encoder_blocks.0.0.conv_block.0.weight", (32, 3, 7, 7)),
+    "syncnet": ("face_encoder.0.conv_block.0.weight", (15, 7, 7)),
+    "generator": ("face_encoder_blocks.0.0.conv_block.0.weight", (6, 7, 7)),
+    "discriminator": ("face_encoder_blocks.0.0.conv_block.0.weight", (3, 7, 7)),
 }
+#: The 1x1 bottleneck conv (512 x width output channels) of the networks that take a width multiplier.
+BOTTLENECKS = {"syncnet": "face_encoder.16.conv_block.0.weight", "generator": "face_encoder_blocks.6.1.conv_block.0.weight"}
 MODELS = {"syncnet": SyncNetColor, "generator": Wav2LipGenerator, "discriminator": QualityDiscriminator}
 
 
@@ -68,14 +70,24 @@ def read_state_dict(path: str | os.PathLike, trusted: bool = False) -> dict[str,
 def checkpoint_kind(state: dict[str, torch.Tensor]) -> str | None:
     """"syncnet", "generator" or "discriminator" from the state dict's signature key, or None."""
     for kind, (key, shape) in SIGNATURES.items():
-        if key in state and tuple(state[key].shape) == shape:
+        if key in state and tuple(state[key].shape[1:]) == shape:
             return kind
     return None
 
 
+def checkpoint_width(kind: str, state: dict[str, torch.Tensor]) -> float:
+    """Width multiplier of a syncnet/generator state dict (1.0 for the official checkpoints)."""
+    key = BOTTLENECKS.get(kind)
+    return state[key].shape[0] / 512 if key in state else 1.0
+
+
 def load_weights(model: nn.Module, path: str | os.PathLike, trusted: bool = False) -> nn.Module:
     """Load ``path`` into ``model`` strictly; a checkpoint of another network is named as such."""
-    state = read_state_dict(path, trusted)
+    return load_state(model, read_state_dict(path, trusted), path)
+
+
+def load_state(model: nn.Module, state: dict[str, torch.Tensor], path: str | os.PathLike) -> nn.Module:
+    """Load ``state`` (read from ``path``) into ``model`` strictly, with errors naming the file."""
     wanted = next((k for k, cls in MODELS.items() if isinstance(model, cls)), type(model).__name__)
     found = checkpoint_kind(state)
     if found is not None and found != wanted:
@@ -100,7 +112,12 @@ def _check_shapes(model: nn.Module, state: dict[str, torch.Tensor], path) -> Non
 
 def load_model(kind: str, path: str | os.PathLike, trusted: bool = False,
                map_location: str | torch.device = "cpu") -> nn.Module:
-    """Build the ``kind`` network ("syncnet", "generator", "discriminator"), load ``path`` strictly, eval mode."""
+    """Build the ``kind`` network ("syncnet", "generator", "discriminator"), load ``path`` strictly, eval mode.
+
+    The width multiplier of syncnet and generator checkpoints is read from the file.
+    """
     if kind not in MODELS:
         raise ValueError(f"kind: expected one of {sorted(MODELS)}, got {kind!r}")
-    return load_weights(MODELS[kind](), path, trusted).to(map_location).eval()
+    state = read_state_dict(path, trusted)
+    model = MODELS[kind](checkpoint_width(kind, state)) if kind in BOTTLENECKS else MODELS[kind]()
+    return load_state(model, state, path).to(map_location).eval()

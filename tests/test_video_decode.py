@@ -1,0 +1,128 @@
+"""Decoding: constant 25 fps by timestamps, 16 kHz mono audio aligned to the first frame, bad files refused."""
+
+import math
+
+import numpy as np
+import pytest
+from test_video_media import frame_index, index_frame, real_clip, tone, write_video
+
+from unisync_loss.video import VideoDecodeError, iter_frames, probe_video, read_audio, read_video
+
+
+def decoded_indices(frames) -> list[int]:
+    return [frame_index(f) for f in frames]
+
+
+def expected_indices(times: list[float], fps: float, count: int) -> list[int]:
+    """Reference for ffmpeg -r: output n shows the last source frame whose rounded slot is <= n."""
+    slots = [math.floor((t - times[0]) * fps + 0.5) for t in times]
+    return [max(i for i, s in enumerate(slots) if s <= n) for n in range(count)]
+
+
+def test_30fps_source_becomes_25fps_by_timestamps(tmp_path):
+    path = write_video(tmp_path / "v30.mp4", [index_frame(i) for i in range(30)], fps=30)
+    frames = list(iter_frames(path))
+    assert len(frames) == 25  # 1.0 s
+    assert decoded_indices(frames) == expected_indices([i / 30 for i in range(30)], 25, 25)
+
+
+def test_variable_frame_rate_is_resampled_by_timestamps(tmp_path):
+    rng = np.random.default_rng(0)
+    times = np.cumsum(rng.uniform(0.03, 0.06, 24)).tolist()
+    times = [0.0] + np.round(times, 3).tolist()
+    path = write_video(tmp_path / "vfr.mkv", [index_frame(i) for i in range(len(times))], times=times)
+    frames = list(iter_frames(path))
+    end = times[-1] + 1 / float(probe_video(path).source_fps)
+    assert abs(len(frames) - (end - times[0]) * 25) <= 1
+    assert decoded_indices(frames) == expected_indices(times, 25, len(frames))
+
+
+def test_audio_is_16k_mono_and_keeps_its_pitch(tmp_path):
+    path = write_video(tmp_path / "a.mp4", [index_frame(i) for i in range(25)], fps=25, audio=tone(1.0, freq=440))
+    video = read_video(path)
+    assert video.frames.shape == (25, 64, 64, 3) and video.audio.dtype == np.float32 and video.audio.ndim == 1
+    assert abs(len(video.audio) - 16000) < 16000 * 0.05
+    spectrum = np.abs(np.fft.rfft(video.audio[2000:14000]))
+    assert np.fft.rfftfreq(12000, 1 / 16000)[spectrum.argmax()] == pytest.approx(440, abs=3)
+
+
+def test_leading_audio_before_the_first_frame_is_cut(tmp_path):
+    # The video starts at 0.2 s, the audio at 0: sample 0 must be the sound at 0.2 s.
+    times = [0.2 + i / 25 for i in range(25)]
+    wave = np.zeros((1, 44100), np.float32)
+    wave[0, int(0.2 * 44100):int(0.25 * 44100)] = 0.5  # a click at 0.2 s
+    path = write_video(tmp_path / "late.mkv", [index_frame(i) for i in range(25)], times=times, audio=wave)
+    audio = read_audio(path)
+    onset = int(np.argmax(np.abs(audio) > 0.25))
+    assert onset < 0.01 * 16000
+
+
+def test_real_clips_frame_count_matches_duration_at_25fps():
+    for name in ("clip_a.mp4", "clip_b.mp4", "clip_c.mp4"):
+        path = real_clip(name)
+        info = probe_video(path)
+        count = sum(1 for _ in iter_frames(path))
+        assert abs(count - info.duration * 25) <= 1, (name, count, info.duration)
+        audio = read_audio(path)
+        assert abs(len(audio) / 16000 - info.duration) < 0.1
+
+
+def test_real_clip_at_22fps_is_resampled_not_relabelled():
+    info = probe_video(real_clip("clip_a.mp4"))
+    assert info.source_fps == pytest.approx(1350 / 61, rel=1e-3)
+    assert sum(1 for _ in iter_frames(info.path)) > 135 + 15  # 135 source frames, 6.1 s -> about 152 at 25 fps
+
+
+def test_no_audio_stream_is_refused(tmp_path):
+    path = write_video(tmp_path / "mute.mp4", [index_frame(i) for i in range(5)])
+    with pytest.raises(VideoDecodeError, match="no audio stream"):
+        read_audio(path)
+    assert read_video(path, with_audio=False).audio is None
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 10, np.random.default_rng(1).bytes(5000)])
+def test_corrupt_or_empty_files_are_refused(tmp_path, content):
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(content)
+    with pytest.raises(VideoDecodeError):
+        read_video(path)
+
+
+def test_audio_only_file_has_no_video(tmp_path):
+    import av
+
+    path = tmp_path / "audio.wav"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1600), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 16000
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    with pytest.raises(VideoDecodeError, match="no video stream"):
+        read_video(path)
+    assert len(read_audio(path)) == 1600
+
+
+def test_frame_size_change_mid_stream_is_refused(tmp_path):
+    first = write_video(tmp_path / "a.ts", [index_frame(i, (64, 64)) for i in range(10)], codec="libx264")
+    second = write_video(tmp_path / "b.ts", [index_frame(i, (80, 96)) for i in range(10)], codec="libx264")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    with pytest.raises(VideoDecodeError, match="frame size changes"):
+        list(iter_frames(joined))
+
+
+def test_long_hole_in_timestamps_is_refused(tmp_path):
+    times = [i / 25 for i in range(10)] + [2.0 + i / 25 for i in range(10)]
+    path = write_video(tmp_path / "hole.mkv", [index_frame(i) for i in range(20)], times=times)
+    with pytest.raises(VideoDecodeError, match="without video frames"):
+        list(iter_frames(path, max_gap=0.5))
+
+
+def test_bad_arguments():
+    with pytest.raises(FileNotFoundError, match="path"):
+        read_video("missing.mp4")
+    with pytest.raises(ValueError, match="fps"):
+        list(iter_frames(__file__, fps=0))
+    with pytest.raises(ValueError, match="path"):
+        read_video(42)

@@ -1,0 +1,179 @@
+"""Score a video file end to end: decode at 25 fps, find face tracks, crop, LSE-D/LSE-C and UniSync scores.
+
+Two streaming passes over the file (face tracking, then cropping), so a long video never sits in memory; only the
+224x224 crops of each track (and 96x96 ones for a UniSync RGB expert) are kept.
+
+Crops: ``"syncnet"`` (default) follows syncnet_python: per face track, box scale 0.4, 224x224. ``"whole"`` is the
+variant used on LRS2 in Wav2Lip's evaluation: the whole frame resized to 224x224, no detection, one track.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..expert import UniSyncExpert
+from ..validation import check_choice, check_positive_int, describe
+from .lse import MODES, lse
+from .mfcc import SAMPLES_PER_FRAME
+from .syncnet import CROP_SIZE, SyncNet
+from .unisync_scores import unisync_scores
+
+CROPS = ("syncnet", "whole")
+#: Side of the face crop a UniSync RGB expert's window is cut from (Wav2Lip's face size).
+UNISYNC_FACE_SIZE = 96
+
+
+@dataclass
+class TrackCrops:
+    """Frames ``start .. start + len(syncnet) - 1`` of one face: ``syncnet`` uint8 ``(N, 224, 224, 3)`` RGB and, for
+    a UniSync RGB expert, ``face`` uint8 ``(N, 96, 96, 3)`` RGB (Wav2Lip-style crop)."""
+
+    index: int
+    start: int
+    syncnet: np.ndarray
+    face: np.ndarray | None
+    detected_fraction: float = 1.0
+
+
+def _resize(frame: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def face_track_crops(path: str | os.PathLike, crop: str = "syncnet", with_face: bool = False, detector=None,
+                     min_track_frames: int = 25, max_frames: int | None = None) -> tuple[list[TrackCrops], int]:
+    """Crops of every face track of the video ``path`` (25 fps; only its first ``max_frames`` if given), and the
+    number of 25 fps frames read.
+
+    Raises ``ValueError`` when no face track of ``min_track_frames`` frames is found.
+    """
+    from ..video import crop_transforms, iter_frames, probe_video, track_faces, warp_frame
+    from ..video.crops import BORDER_VALUES
+
+    check_choice(crop, "crop", CROPS)
+    if max_frames is not None:
+        check_positive_int(max_frames, "max_frames", 6)
+
+    def frames():
+        return itertools.islice(iter_frames(path), max_frames)
+
+    if crop == "whole":
+        syncnet, face = [], []
+        for frame in frames():
+            syncnet.append(_resize(frame, CROP_SIZE))
+            if with_face:
+                face.append(_resize(frame, UNISYNC_FACE_SIZE))
+        return [TrackCrops(0, 0, np.stack(syncnet), np.stack(face) if with_face else None)], len(syncnet)
+    result = track_faces(frames(), detector, min_frames=min_track_frames)
+    if not result.tracks:
+        raise ValueError(
+            f"{Path(path).name}: no face track of at least {min_track_frames} frames "
+            f"({min_track_frames / 25:.2f} s) found in {result.num_frames} frames"
+        )
+    plans = []
+    for i, track in enumerate(result.tracks):
+        face_transforms = None
+        if with_face:
+            info = probe_video(path)
+            face_transforms = crop_transforms(track, "wav2lip", (info.height, info.width), UNISYNC_FACE_SIZE)
+        plans.append((i, track, crop_transforms(track, "syncnet"), face_transforms, [], []))
+    for index, frame in enumerate(frames()):
+        for i, track, transforms, face_transforms, crops, faces in plans:
+            if track.start <= index < track.end:
+                k = index - track.start
+                crops.append(warp_frame(frame, transforms[k], CROP_SIZE, BORDER_VALUES["syncnet"]))
+                if face_transforms is not None:
+                    faces.append(warp_frame(frame, face_transforms[k], UNISYNC_FACE_SIZE))
+    tracks = [TrackCrops(i, track.start, np.stack(crops), np.stack(faces) if faces else None, track.detected_fraction)
+              for i, track, _, _, crops, faces in plans if crops]
+    return tracks, result.num_frames
+
+
+def unisync_visual(expert: UniSyncExpert, faces: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, 96, 96, 3)`` RGB faces -> the RGB expert's input ``(N, 3, height, width)`` in [0, 1]: the lower
+    ``height`` rows of the face resized to ``width`` columns (the lower half for the default 48x96)."""
+    rep = expert.visual_rep
+    if rep.name != "rgb":
+        raise ValueError(
+            f"expert: scoring a video file needs an rgb expert (its input is cut from the frames), got a {expert.pair} "
+            "expert; score its representation in memory with unisync_scores(expert, audio, visual)"
+        )
+    channels, height, width = rep.frame_shape
+    faces = np.stack([_resize(f, width) for f in faces]) if faces.shape[1] != width else faces
+    lower = faces[:, width - height:] if height <= width else faces
+    return torch.from_numpy(np.ascontiguousarray(lower)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = None, syncnet: SyncNet | None = None,
+                expert: UniSyncExpert | None = None, mode: str = "default", crop: str = "syncnet",
+                detector=None, min_track_frames: int = 25, max_frames: int | None = None) -> dict:
+    """Score the video ``path`` (with its own audio track, or the audio file ``audio``): one JSON-able record.
+
+    ``max_frames``: score only the first frames (a quick look at long files). The record has ``tracks`` (per face track: ``lse`` from :func:`lse` and/or ``unisync`` from
+    :func:`unisync_scores`) and per-video values averaged over tracks weighted by their windows (LSE-D, LSE-C,
+    UniSync probability) plus the offsets of the longest track.
+    """
+    from ..video import read_audio
+
+    check_choice(mode, "mode", MODES)
+    if syncnet is None and expert is None:
+        raise ValueError("syncnet/expert: pass SyncNet weights, a UniSync expert, or both")
+    if syncnet is not None and not isinstance(syncnet, SyncNet):
+        raise ValueError(f"syncnet: expected a SyncNet (load_syncnet), got {describe(syncnet)}")
+    if expert is not None and not isinstance(expert, UniSyncExpert):
+        raise ValueError(f"expert: expected a UniSyncExpert, got {describe(expert)}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"video: no file at {path}")
+    if audio is not None and not Path(audio).is_file():
+        raise FileNotFoundError(f"audio: no file at {audio}")
+    if expert is not None:
+        unisync_visual(expert, np.zeros((1, UNISYNC_FACE_SIZE, UNISYNC_FACE_SIZE, 3), np.uint8))  # rep check first
+    wave = read_audio(audio if audio is not None else path)
+    tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
+    warnings = []
+    if max_frames is None and len(wave) < num_frames * SAMPLES_PER_FRAME - SAMPLES_PER_FRAME:
+        warnings.append(f"audio ({len(wave) / 16000:.2f} s) is shorter than the video ({num_frames / 25:.2f} s): "
+                        "only the common span is scored")
+    results = []
+    for track in tracks:
+        span = wave[track.start * SAMPLES_PER_FRAME:(track.start + len(track.syncnet)) * SAMPLES_PER_FRAME]
+        entry = {"track": track.index, "start_frame": track.start, "num_frames": len(track.syncnet),
+                 "detected_fraction": track.detected_fraction}
+        if syncnet is not None:
+            entry["lse"] = lse(track.syncnet, span, syncnet, mode=mode).to_dict()
+        if expert is not None:
+            visual = unisync_visual(expert, track.face)
+            frames = min(len(visual), len(span) // SAMPLES_PER_FRAME)
+            entry["unisync"] = unisync_scores(expert, torch.from_numpy(span[:frames * SAMPLES_PER_FRAME]),
+                                              visual[:frames]).to_dict()
+        results.append(entry)
+    return {"video": str(path), "audio": str(audio) if audio is not None else None, "status": "ok",
+            "mode": mode, "crop": crop, "num_frames": num_frames, "warnings": warnings, "tracks": results,
+            **video_summary(results)}
+
+
+def video_summary(tracks: list[dict]) -> dict:
+    """Per-video values from per-track entries: window-weighted means, offsets of the longest track."""
+    summary = {}
+    longest = max(tracks, key=lambda t: t["num_frames"])
+    if "lse" in longest:
+        weights = np.array([t["lse"]["num_windows"] for t in tracks], float)
+        for key in ("lse_d", "lse_c"):
+            summary[key] = float(np.average([t["lse"][key] for t in tracks], weights=weights))
+        summary["offset"] = longest["lse"]["offset"]
+    if "unisync" in longest:
+        weights = np.array([t["unisync"]["num_windows"] for t in tracks], float)
+        for key in ("mean_probability", "in_sync_share"):
+            summary[f"unisync_{key}"] = float(np.average([t["unisync"][key] for t in tracks], weights=weights))
+        summary["unisync_offset"] = longest["unisync"]["offset"]
+        summary["unisync_confidence"] = longest["unisync"]["confidence"]
+        summary["unisync_drift_per_minute"] = longest["unisync"]["drift_per_minute"]
+    return summary

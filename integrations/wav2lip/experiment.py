@@ -46,23 +46,25 @@ ROWS = ("Real videos", "Wav2Lip", "Wav2Lip + UniSync")
 class Budget:
     """Sizes of one experiment; ``quick`` is the CPU default, ``full`` the published-network GPU setting."""
 
-    speakers: int = 20
-    clips: int = 3
-    judge_speakers: int = 10
-    expert_steps: int = 300
+    speakers: int = 5
+    clips: int = 2
+    judge_speakers: int = 5
+    expert_steps: int = 20
+    expert_batch: int = 16
     expert_channels: int = 32
     expert_lr: float = 5e-4
     width: float = 0.25
-    batch_size: int = 4
-    phase1_steps: int = 100
-    phase2_steps: int = 100
+    batch_size: int = 2
+    phase1_steps: int = 20
+    phase2_steps: int = 20
     sync_weight: float = 0.05
     schedule: str = "phased"
 
 
 PRESETS = {
     "quick": Budget(),
-    "full": Budget(expert_channels=128, width=1.0, batch_size=16, expert_steps=20000, expert_lr=1e-4,
+    "full": Budget(speakers=0, clips=0, judge_speakers=0, expert_channels=128, width=1.0, batch_size=16,
+                   expert_steps=20000, expert_batch=64, expert_lr=1e-4,
                    phase1_steps=0, phase2_steps=300000, sync_weight=0.01, schedule="original"),
 }
 
@@ -83,7 +85,7 @@ def unisync_expert(store: Path, out: Path, budget: Budget, seed: int, device: st
 
         config = make_config(None, {
             "data": str(store), "out": str(out), "channels": budget.expert_channels, "embed_dim": 128,
-            "batch_size": 32, "max_steps": budget.expert_steps, "lr": budget.expert_lr, "seed": seed,
+            "batch_size": budget.expert_batch, "max_steps": budget.expert_steps, "samples_per_epoch": 1024, "lr": budget.expert_lr, "seed": seed,
             "warmup_steps": max(1, budget.expert_steps // 10), "eval_every": max(1, budget.expert_steps // 3),
             "checkpoint_every": budget.expert_steps, "val_pairs": 256, "num_workers": 0, "device": device,
         })
@@ -163,7 +165,8 @@ def run(args: argparse.Namespace) -> str:
         store_path, root / "expert_unisync", budget, seed=0, device=args.device)
     wav2lip = Path(args.wav2lip_expert) if args.wav2lip_expert else root / "expert_wav2lip.pth"
     if not wav2lip.is_file():
-        result = train_syncnet(str(store_path), str(wav2lip), budget.expert_steps, budget.width, 32, budget.expert_lr)
+        result = train_syncnet(str(store_path), str(wav2lip), budget.expert_steps, budget.width, budget.expert_batch,
+                               budget.expert_lr)
         print(f"wav2lip-style expert: {result}")
     if args.judge:
         judge_dir = Path(args.judge)

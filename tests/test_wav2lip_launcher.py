@@ -197,3 +197,14 @@ def test_adapter_stays_in_eval_mode_and_matches_unisync(stand_in):
     torch.testing.assert_close(torch.cosine_similarity(a, v), adapter.expert.sync_probability(mel, rgb))
     with pytest.raises(ValueError, match=r"\(B, 15, 48, 96\)"):
         adapter(mel, torch.rand(3, 15, 96, 96))
+
+
+def test_train_sh_with_wav2lip_dir_runs_the_launcher(tmp_path):
+    import os
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "integrations" / "wav2lip" / "train.sh"
+    env = {**os.environ, "PYTHON": sys.executable}
+    launcher = subprocess.run(["bash", str(script), "--wav2lip-dir", str(tmp_path), "--", "--data_root", "x"],
+                              capture_output=True, text=True, env=env)
+    assert launcher.returncode == 2 and "is not a Wav2Lip repository: missing models/__init__.py" in launcher.stderr

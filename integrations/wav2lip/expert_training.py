@@ -81,6 +81,6 @@ def train_syncnet(store: str, out: str, steps: int, width: float = 1.0, batch_si
         loss.backward()
         optimizer.step()
         bar.set_postfix(loss=f"{loss.item():.3f}")
-    result = {"steps": steps, "final_loss": float(loss), "val_accuracy": accuracy(model, val)}
+    result = {"steps": steps, "final_loss": loss.item(), "val_accuracy": accuracy(model, val)}
     torch.save({"state_dict": model.state_dict(), "global_step": steps, "global_epoch": 0, "result": result}, out)
     return result

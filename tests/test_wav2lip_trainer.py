@@ -88,13 +88,13 @@ def test_trainer_switches_sync_weight_and_resumes_exactly(setup, tmp_path):
     assert torch.equal(reloaded.output_block[1].weight, straight.generator.output_block[1].weight)
 
 
-def test_gan_variant_and_wav2lip_expert(setup, tmp_path):
+def test_gan_variant_with_wav2lip_expert_and_mixed_precision(setup, tmp_path):
     from integrations.wav2lip.models import SyncNetColor
 
     torch.save({"state_dict": SyncNetColor(width=0.125).state_dict()}, tmp_path / "lipsync_expert.pth")
     trainer = GeneratorTrainer(config(setup, tmp_path / "hq", steps=1, gan=True, sync_expert="wav2lip",
                                       expert=str(tmp_path / "lipsync_expert.pth"), schedule="fixed",
-                                      sync_weight=0.03))
+                                      sync_weight=0.03, amp=True))
     metrics = trainer.fit()
     assert {"disc_real", "disc_fake"} <= set(metrics) and metrics["sync_weight"] == 0.03
     assert not trainer.expert.training

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from unisync_loss.data.clip_store import ClipStore
 from unisync_loss.expert import UniSyncExpert
 
+from .cli import run_reporting_errors
 from .expert_training import train_syncnet
 from .infer import face_track, lip_sync
 from .judge import judge_lse, syncnet_lse
@@ -229,13 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        table = run(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"wav2lip experiment: error: {err}", file=sys.stderr)
-        return 2
-    print(table)
-    return 0
+    return run_reporting_errors("wav2lip experiment", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from unisync_loss.video.crops import crop_transforms
 from unisync_loss.video.decode import read_video
 from unisync_loss.video.tracking import FaceTrack, detect_face_tracks
 
+from .cli import run_reporting_errors
 from .models import IMG_SIZE, MEL_STEPS
 from .weights import load_model
 
@@ -144,13 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
-    try:
-        path = run(args.face, args.audio, args.checkpoint, args.out, args.box, args.trim, args.batch_size, args.device)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"wav2lip infer: error: {err}", file=sys.stderr)
-        return 2
-    print(path)
-    return 0
+    return run_reporting_errors("wav2lip infer", lambda: run(args.face, args.audio, args.checkpoint, args.out,
+                                                             args.box, args.trim, args.batch_size, args.device))
 
 
 if __name__ == "__main__":

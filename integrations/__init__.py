@@ -1,0 +1,1 @@
+"""Integrations of UniSync into third-party talking-face training pipelines."""

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from scipy.io import wavfile
 
 from integrations.geneface.readers import (IndexedDatasetReader, iter_lrs3_clips, lrs3_to_clip_store,
@@ -12,6 +13,15 @@ from unisync_loss.data.clip_store import feature_key
 from unisync_loss.representations import create_representation
 
 INDEX_SIZE = 4096
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a shared, loaded CPU this is many times faster than several."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def write_indexed_dataset(prefix, items):

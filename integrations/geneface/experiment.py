@@ -45,13 +45,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--target", choices=("landmarks", "3dmm"), default="landmarks")
     parser.add_argument("--hubert-model", help="local HubertModel folder (default: 50/s log-mel features)")
     parser.add_argument("--hubert-dim", type=int, default=1024)
-    parser.add_argument("--expert-steps", type=int, default=600)
-    parser.add_argument("--judge-steps", type=int, default=600)
-    parser.add_argument("--motion-steps", type=int, default=400)
+    parser.add_argument("--expert-steps", type=int, default=400)
+    parser.add_argument("--judge-steps", type=int, default=400)
+    parser.add_argument("--motion-steps", type=int, default=300)
     parser.add_argument("--sync-weight", type=float, default=0.1)
     parser.add_argument("--sync-schedule", choices=("geneface", "always"), default="always")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1 is fastest on a shared, loaded CPU)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny corpus and budgets")
     return parser
 
@@ -72,10 +73,13 @@ def run(args: argparse.Namespace) -> dict:
     clips = {split: load_motion_clips(store, split, spec, args.target) for split in ("train", "val", "test")}
 
     shape = clips["train"][0].motion.shape[1:]
+    timings = {"data": time.time() - start}
+    tick = time.time()
     expert = train_unisync_expert(unisync_expert_for(spec, shape), clips["train"], args.expert_steps, args.seed)
     syncnet = train_geneface_syncnet(clips["train"], args.target, args.expert_steps, args.seed)
-    judge = train_unisync_expert(unisync_expert_for(spec, shape, channels=48, embed_dim=96), clips["val"],
+    judge = train_unisync_expert(unisync_expert_for(spec, shape, channels=24, embed_dim=48), clips["val"],
                                  args.judge_steps, args.seed + 1000, desc="judge")
+    timings["experts"] = time.time() - tick
     judge_loss = unisync_criterion(judge, reduction="none")
     criteria = {"none": None, "geneface": GeneFaceSyncLoss(syncnet, args.target), "unisync": unisync_criterion(expert)}
     experts_info = {
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> dict:
     rows["ground_truth"] = {**sync_metrics(gt_profiles), "mouth_error": 0.0, "mse": 0.0}
     profiles["ground_truth"] = gt_profiles
     for arm, _ in ARMS:
+        tick = time.time()
         config = MotionTrainConfig(steps=args.motion_steps, seed=args.seed, sync_weight=args.sync_weight,
                                    sync_schedule="off" if arm == "none" else args.sync_schedule,
                                    val_every=max(1, args.motion_steps // 8))
@@ -104,9 +109,10 @@ def run(args: argparse.Namespace) -> dict:
             errors.append(mouth_error(pred, target) if args.target == "landmarks" else float("nan"))
         rows[arm] = {**sync_metrics(arm_profiles), "mouth_error": float(np.mean(errors)), "mse": float(np.mean(mses))}
         profiles[arm] = arm_profiles
+        timings[f"motion_{arm}"] = time.time() - tick
 
     summary = {
-        "rows": rows, "experts": experts_info, "runtime_s": round(time.time() - start, 1),
+        "rows": rows, "experts": experts_info, "timings_s": {k: round(v, 1) for k, v in timings.items()}, "runtime_s": round(time.time() - start, 1),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"},
         "features": asdict(spec), "corpus": str(store.root), "histories": histories,
         "test_speakers": store.speakers("test"), "num_test_clips": len(clips["test"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from unisync_loss import MarginBCELoss, SampleKind, UniSyncExpert
@@ -57,8 +58,8 @@ def sample_windows(clips: list[MotionClip], n: int, rng: np.random.Generator, cr
     return torch.from_numpy(np.stack(audio)), torch.from_numpy(np.stack(motion)), torch.tensor(kinds)
 
 
-def unisync_expert_for(spec: AudioFeatureSpec, motion_shape: tuple[int, ...], channels: int = 32,
-                       embed_dim: int = 128) -> UniSyncExpert:
+def unisync_expert_for(spec: AudioFeatureSpec, motion_shape: tuple[int, ...], channels: int = 16,
+                       embed_dim: int = 32) -> UniSyncExpert:
     """A fresh UniSync expert for these features and this motion (3DMM ``(64,)`` or landmarks ``(68, D)``)."""
     if len(motion_shape) == 1:
         visual = {"name": "3dmm", "num_coeffs": motion_shape[0]}
@@ -68,7 +69,7 @@ def unisync_expert_for(spec: AudioFeatureSpec, motion_shape: tuple[int, ...], ch
 
 
 def train_unisync_expert(expert: UniSyncExpert, clips: list[MotionClip], steps: int, seed: int,
-                         batch_size: int = 64, lr: float = 1e-3, desc: str = "UniSync expert") -> UniSyncExpert:
+                         batch_size: int = 32, lr: float = 3e-3, desc: str = "UniSync expert") -> UniSyncExpert:
     """Train ``expert`` in place with the margin BCE and Adam; returns it frozen in eval mode."""
     check_positive_int(steps, "steps")
     torch.manual_seed(seed)
@@ -82,10 +83,11 @@ def train_unisync_expert(expert: UniSyncExpert, clips: list[MotionClip], steps: 
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    recalibrate_batch_norm(expert, lambda: expert.sync_probability(*sample_windows(clips, 64, rng)[:2]))
     return expert.eval().requires_grad_(False)
 
 
-def train_geneface_syncnet(clips: list[MotionClip], target: str, steps: int, seed: int, batch_size: int = 64,
+def train_geneface_syncnet(clips: list[MotionClip], target: str, steps: int, seed: int, batch_size: int = 32,
                            lr: float = 5e-4, desc: str = "GeneFace SyncNet") -> GeneFaceSyncNet:
     """GeneFace's SyncNet on these features and the motion's sync view (mouth landmarks or coefficients)."""
     check_positive_int(steps, "steps")
@@ -97,11 +99,35 @@ def train_geneface_syncnet(clips: list[MotionClip], target: str, steps: int, see
     model.train()
     for _ in tqdm(range(steps), desc=desc, unit="step", leave=False):
         audio, motion, kind = sample_windows(clips, batch_size, rng)
-        loss = model.bce_loss(audio, sync_visual(motion, target), (kind == SampleKind.POSITIVE).float())
+        labels = (kind == SampleKind.POSITIVE).float()
+        loss = model.bce_loss(*_syncnet_inputs((audio, motion, kind), target), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    recalibrate_batch_norm(model, lambda: model.sync_probability(
+        *_syncnet_inputs(sample_windows(clips, 64, rng), target)))
     return model.eval().requires_grad_(False)
+
+
+def _syncnet_inputs(windows, target):
+    audio, motion, _ = windows
+    return audio, sync_visual(motion, target)
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(model: nn.Module, forward, batches: int = 20) -> None:
+    """Re-estimate every batch norm's running mean/var as the plain average over ``batches`` calls of ``forward()``."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for _ in range(batches):
+        forward()
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.eval()
 
 
 @torch.no_grad()

@@ -78,4 +78,4 @@ def clip_features(store: ClipStore, clip_id: str, spec: AudioFeatureSpec, num_fr
     features = store.features(clip_id, spec.cache_config(), lambda audio: compute_features(audio, spec))
     aligned = align_hubert_to_video(np.asarray(features), num_frames, name=f"features of clip {clip_id}")
     assert aligned.shape[0] == HUBERT_PER_VIDEO_FRAME * num_frames
-    return np.ascontiguousarray(aligned, dtype=np.float32)
+    return np.array(aligned, dtype=np.float32)  # a writable copy, not a view of the memory-mapped cache

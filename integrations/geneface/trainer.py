@@ -33,8 +33,8 @@ class MotionTrainConfig:
     """Settings of one motion-model run (same budget for every arm of an experiment)."""
 
     steps: int = 400
-    batch_size: int = 16
-    crop_frames: int = 40
+    batch_size: int = 8
+    crop_frames: int = 32
     lr: float = 1e-3
     hidden: int = 128
     continuity_weight: float = 3.0
@@ -119,11 +119,11 @@ def train_motion_model(train_clips: list[MotionClip], val_clips: list[MotionClip
         pred = model(features)
         mse, continuity = standardised_losses(pred, target, model.std)
         loss = mse + config.continuity_weight * continuity
-        logged = {"step": step, "mse": float(mse), "continuity": float(continuity)}
+        logged = {"step": step, "mse": mse.item(), "continuity": continuity.item()}
         if enabled and config.sync_weight > 0:
             sync_loss = sync(features, pred)
             loss = loss + config.sync_weight * sync_loss
-            logged["sync"] = float(sync_loss)
+            logged["sync"] = sync_loss.item()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -50,3 +50,24 @@ def audio_frames_needed(num_video_frames: int, fps: float, rate: float, stride: 
         raise ValueError(f"num_video_frames: expected at least {video_window}, got {num_video_frames}")
     last = (num_video_frames - video_window) // stride * stride
     return audio_frame_index(last, fps, rate) + frames_per_window(rate)
+
+
+def video_frames_in(num_samples: int, fps: float, sample_rate: float = 16000) -> int:
+    """Whole video frames at ``fps`` spanned by ``num_samples`` audio samples at ``sample_rate`` Hz."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
+        raise ValueError(f"num_samples: expected a non-negative integer, got {num_samples!r}")
+    return math.floor(num_samples * _check_rate(fps, "fps") / _check_rate(sample_rate, "sample_rate") + _EPS)
+
+
+def samples_for_video_frames(num_video_frames: int, fps: float, sample_rate: float = 16000) -> int:
+    """Audio samples (rounded) spanning ``num_video_frames`` frames at ``fps``: 640 per frame at 25 fps, 16 kHz."""
+    if isinstance(num_video_frames, bool) or not isinstance(num_video_frames, int) or num_video_frames < 0:
+        raise ValueError(f"num_video_frames: expected a non-negative integer, got {num_video_frames!r}")
+    return round(num_video_frames * _check_rate(sample_rate, "sample_rate") / _check_rate(fps, "fps"))
+
+
+def window_sample_span(video_frame: int, fps: float, sample_rate: float = 16000,
+                       seconds: float = WINDOW_SECONDS) -> tuple[int, int]:
+    """``(start, stop)`` audio sample indices of the ``seconds`` window starting at video frame ``video_frame``."""
+    start = audio_frame_index(video_frame, fps, sample_rate)
+    return start, start + round(_check_rate(sample_rate, "sample_rate") * _check_rate(seconds, "seconds"))

@@ -11,6 +11,7 @@ Layout::
       clips/<id>/audio.npy       float32 (S,)              16 kHz mono waveform in [-1, 1]
       clips/<id>/frames.npy      uint8 (T, H, W, 3)        RGB face crops at 25 fps        (optional)
       clips/<id>/landmarks.npy   float32 (T, K, D)         pixel coordinates in the crop   (optional)
+      clips/<id>/landmarks3d.npy float32 (T, K, 3)         x, y in crop pixels, z towards the camera (optional)
       clips/<id>/parsing.npy     uint8 (T, H, W)           CelebAMask-HQ class indices     (optional)
       clips/<id>/coeffs3dmm.npy  float32 (T, C)            3DMM expression coefficients   (optional)
       clips/<id>/features/<rep>-<hash>.npy   cached audio features (T_a, F), keyed by the feature settings
@@ -37,7 +38,8 @@ VERSION = 1
 SPLITS = ("train", "val", "test")
 
 #: Optional per-frame arrays: name -> (dtype, rank).
-FRAME_ARRAYS = {"frames": ("uint8", 4), "landmarks": ("float32", 3), "parsing": ("uint8", 3), "coeffs3dmm": ("float32", 2)}
+FRAME_ARRAYS = {"frames": ("uint8", 4), "landmarks": ("float32", 3), "parsing": ("uint8", 3), "coeffs3dmm": ("float32", 2),
+                "landmarks3d": ("float32", 3)}
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Clip:
     landmarks: np.ndarray | None = None
     parsing: np.ndarray | None = None
     coeffs3dmm: np.ndarray | None = None
+    landmarks3d: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

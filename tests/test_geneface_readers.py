@@ -15,14 +15,6 @@ from unisync_loss.representations import create_representation
 INDEX_SIZE = 4096
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a shared, loaded CPU this is many times faster than several."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def write_indexed_dataset(prefix, items):
     """GeneFace's on-disk layout: 32-byte little-endian index size, the pickled index at 32, items after it."""

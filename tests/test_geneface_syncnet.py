@@ -13,14 +13,6 @@ from integrations.geneface.syncnet import (GeneFaceSyncNet, find_checkpoint, loa
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "geneface" / "syncnet_reference.json").read_text())
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a shared, loaded CPU this is many times faster than several."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def deterministic_state(model):
     """The weights the fixture was made with: a sine of the element index, scaled per tensor role."""

@@ -1,6 +1,8 @@
 """The GeneFace experiment, self-contained: does a UniSync loss make predicted motion more in sync with the audio?
 
-1. Corpus: any clip store (``--store``) with a train/val/test split by speaker, else the built-in vowel corpus.
+1. Corpus: any clip store (``--store``) with a train/val/test split by speaker, else the project's synthetic corpus
+   (``--corpus synth``, default: eSpeak speech, a 68-point 3D face model with 64 expression coefficients) or the
+   small vowel corpus of this package (``--corpus vowel``).
 2. Experts, on the train speakers: a UniSync expert (margin BCE) and GeneFace's SyncNet (BCE), same windows and steps.
 3. Judge, one neither run trains against: a UniSync-style expert of another width and seed, trained only on the val
    speakers.
@@ -31,7 +33,9 @@ from .features import AudioFeatureSpec
 from .motion_data import load_motion_clips, sync_visual
 from .sync_criteria import GeneFaceSyncLoss, unisync_criterion
 from .trainer import MotionTrainConfig, predict, standardised_losses, train_motion_model
+from .conventions import MOUTH
 from .vowel_corpus import build_vowel_corpus
+from .vowel_corpus import face_model as vowel_face_model
 
 ARMS = (("none", "Motion model, no sync loss"), ("geneface", "+ GeneFace SyncNet loss"), ("unisync", "+ UniSync loss"))
 COLUMNS = (("distance", "judge D ↓"), ("confidence", "judge C ↑"), ("sync_loss", "judge sync loss ↓"),
@@ -42,7 +46,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser = parser or argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/geneface"), help="output folder")
     parser.add_argument("--store", type=Path, help="clip store to use (default: build the vowel corpus in OUT)")
-    parser.add_argument("--target", choices=("landmarks", "3dmm"), default="landmarks")
+    parser.add_argument("--corpus", choices=("synth", "vowel"), default="synth", help="built-in corpus to use")
+    parser.add_argument("--speakers", type=int, default=30, help="synth corpus: speakers (split 8/1/1 by index)")
+    parser.add_argument("--clips", type=int, default=6, help="synth corpus: clips per speaker")
+    parser.add_argument("--target", choices=("landmarks", "3dmm"), default="3dmm",
+                        help="3dmm: 64 expression coefficients (GeneFace++); landmarks: 68 points of the store")
     parser.add_argument("--hubert-model", help="local HubertModel folder (default: 50/s log-mel features)")
     parser.add_argument("--hubert-dim", type=int, default=1024)
     parser.add_argument("--expert-steps", type=int, default=400)
@@ -62,14 +70,10 @@ def run(args: argparse.Namespace) -> dict:
     start = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.quick:
-        args.expert_steps, args.judge_steps, args.motion_steps = 40, 40, 30
+        args.expert_steps, args.judge_steps, args.motion_steps = 30, 30, 20
     spec = AudioFeatureSpec("hubert", args.hubert_model, args.hubert_dim) if args.hubert_model else AudioFeatureSpec()
-    if args.store is not None:
-        store = ClipStore(args.store)
-    elif args.quick:
-        store = build_vowel_corpus(args.out / "corpus-quick", {"train": 4, "val": 2, "test": 2}, 3, 2.4, args.seed)
-    else:
-        store = build_vowel_corpus(args.out / "corpus", seed=args.seed)
+    store = open_corpus(args)
+    basis = mouth_basis(store) if args.target == "3dmm" else None
     clips = {split: load_motion_clips(store, split, spec, args.target) for split in ("train", "val", "test")}
 
     shape = clips["train"][0].motion.shape[1:]
@@ -106,7 +110,10 @@ def run(args: argparse.Namespace) -> dict:
             pred, target = predict(result.model, clip), torch.from_numpy(clip.motion)
             arm_profiles.append(offset_profile(judge_loss.sync_probability, torch.from_numpy(clip.features), pred))
             mses.append(float(standardised_losses(pred[None], target[None], result.model.std)[0]))
-            errors.append(mouth_error(pred, target) if args.target == "landmarks" else float("nan"))
+            if basis is not None:
+                pred, target = coeffs_to_mouth(pred, basis), coeffs_to_mouth(target, basis)
+            errors.append(mouth_error(pred, target) if basis is not None or args.target == "landmarks"
+                          else float("nan"))
         rows[arm] = {**sync_metrics(arm_profiles), "mouth_error": float(np.mean(errors)), "mse": float(np.mean(mses))}
         profiles[arm] = arm_profiles
         timings[f"motion_{arm}"] = time.time() - tick
@@ -123,6 +130,40 @@ def run(args: argparse.Namespace) -> dict:
     plot_offsets(profiles, args.out / "offsets.png")
     print(table)
     return summary
+
+
+def open_corpus(args: argparse.Namespace) -> ClipStore:
+    """``--store``, else the built-in corpus (small with ``--quick``), generated in OUT on the first run."""
+    if args.store is not None:
+        return ClipStore(args.store)
+    if args.corpus == "vowel":
+        if args.quick:
+            return build_vowel_corpus(args.out / "vowel-quick", {"train": 4, "val": 2, "test": 2}, 3, 2.4, args.seed)
+        return build_vowel_corpus(args.out / "vowel", seed=args.seed)
+    from unisync_loss.synth.corpus import generate_corpus
+
+    speakers, clips = (20, 2) if args.quick else (args.speakers, args.clips)
+    return generate_corpus(args.out / f"synth-{speakers}x{clips}", speakers=speakers, clips=clips, seed=args.seed,
+                           mp4=False)
+
+
+def mouth_basis(store: ClipStore) -> torch.Tensor | None:
+    """``(64, 20, 3)`` mouth-landmark displacement per expression coefficient, when the corpus' face model is known."""
+    generator = store.header.get("info", {}).get("generator")
+    if generator == "unisync-synth":
+        from unisync_loss.synth.face_model import expression_basis
+
+        return torch.from_numpy(expression_basis()[:, MOUTH]).float()
+    if generator == "geneface-vowel-corpus":
+        return torch.from_numpy(vowel_face_model()[1][MOUTH].transpose(2, 0, 1)).float()
+    return None
+
+
+def coeffs_to_mouth(coeffs: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """``(T, 64)`` coefficients -> ``(T, 68, 3)`` landmark offsets with only the mouth (48:68) filled."""
+    out = coeffs.new_zeros(coeffs.shape[0], 68, 3)
+    out[:, MOUTH] = torch.einsum("tc,ckd->tkd", coeffs, basis)
+    return out
 
 
 def format_table(rows: dict, experts_info: dict, runtime_s: float) -> str:

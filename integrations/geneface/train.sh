@@ -3,7 +3,8 @@
 #
 #   bash integrations/geneface/train.sh [--quick] [--out DIR] [experiment options]
 #       The self-contained experiment: audio-to-motion training without a sync loss, with GeneFace's SyncNet and
-#       with UniSync, judged on held-out speakers (python -m integrations.geneface.experiment --help).
+#       with UniSync, judged on held-out speakers (python -m integrations.geneface.experiment --help). Runs with
+#       $PYTHON, else the project's environment ($UNISYNC_VENV or .venv, as run.sh makes it).
 #
 #   bash integrations/geneface/train.sh --geneface-dir PATH --expert DIR [--stage audio2motion|postnet]
 #                                       [--config CFG] [--exp-name NAME] [-- GeneFace's tasks/run.py options]
@@ -19,11 +20,15 @@ die() { echo "train.sh: $*" >&2; exit 2; }
 
 GENEFACE_DIR="" EXPERT="" STAGE="audio2motion" CONFIG="" EXP_NAME="" PASS=()
 if [[ " $* " != *" --geneface-dir "* ]]; then
-    if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -z "${PYTHON:-}" ]]; then  # the project's environment, as run.sh makes it
+        venv="${UNISYNC_VENV:-.venv}"
+        [[ "$venv" = /* ]] || venv="$ROOT/$venv"
         PYTHON="python3"
-        [[ -x "$ROOT/.venv/bin/python" ]] && PYTHON="$ROOT/.venv/bin/python"
+        [[ -x "$venv/bin/python" ]] && PYTHON="$venv/bin/python"
     fi
     cd "$ROOT"
+    "$PYTHON" -c "import torch, unisync_loss" 2>/dev/null \
+        || die "$PYTHON cannot import torch and unisync_loss: run 'bash run.sh setup' first or set PYTHON"
     start=$(date +%s)
     "$PYTHON" -m integrations.geneface.experiment "$@"
     echo "train.sh: experiment finished in $(( $(date +%s) - start )) s"

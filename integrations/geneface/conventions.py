@@ -161,7 +161,8 @@ class KeypointBasis:
                 raise ValueError(f"{arr_name}: expected (3 * num_vertices, {width}), got {describe(arr)}")
         vertices = id_base.shape[0] // 3
         if rows.shape != (NUM_LANDMARKS,) or rows.min() < 0 or rows.max() >= vertices:
-            raise ValueError(f"keypoints: expected {NUM_LANDMARKS} vertex rows in [0, {vertices}), got {describe(rows)}")
+            raise ValueError(f"keypoints: expected {NUM_LANDMARKS} vertex rows in [0, {vertices}), "
+                             f"got {describe(rows)}")
         return cls(identity=id_base.reshape(vertices, 3, NUM_IDENTITY)[rows],
                    expression=exp_base.reshape(vertices, 3, NUM_EXPRESSION)[rows])
 

@@ -27,7 +27,8 @@ def offset_profile(score: WindowScorer, features: torch.Tensor, motion: torch.Te
     check_positive_int(max_offset, "max_offset", 0)
     t = motion.shape[0]
     if t < VIDEO_WINDOW + max_offset:
-        raise ValueError(f"motion: {t} frames are too few for offsets up to {max_offset} (need {VIDEO_WINDOW + max_offset})")
+        raise ValueError(f"motion: {t} frames are too few for offsets up to {max_offset} "
+                         f"(need {VIDEO_WINDOW + max_offset})")
     profile = {}
     for k in range(-max_offset, max_offset + 1):
         vis = motion[max(0, -k):t - max(0, k)]

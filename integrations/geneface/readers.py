@@ -36,7 +36,7 @@ from .motion_data import MotionClip
 FPS, SAMPLE_RATE = 25, 16000
 
 
-# ================================================================================================= LRS3 (indexed dataset)
+# ================================================================================================= LRS3
 class IndexedDatasetReader:
     """Read-only access to GeneFace's ``<prefix>.data`` indexed dataset (and its ``<prefix>.<n>.data`` chunks)."""
 

@@ -2,8 +2,8 @@
 
 Two stacks of 1-D conv units (conv -> batch norm -> optional identity residual -> ReLU) over time:
 
-* audio: ``(N, 10, 1024)`` HuBERT window -> 128 -> 256 (stride 2) -> 512 (stride 2) -> a valid 3-tap conv -> ``(N, 512)``
-* mouth: ``(N, 5, 60)`` mouth landmarks (20 x 3) -> 96 -> 128 -> 256 (stride 2) -> 512 -> valid 3-tap conv -> ``(N, 512)``
+* audio: ``(N, 10, 1024)`` HuBERT window -> 128 -> 256 (stride 2) -> 512 (stride 2) -> valid 3-tap conv -> (N, 512)
+* mouth: ``(N, 5, 60)`` mouth landmarks (20 x 3) -> 96 -> 128 -> 256 (stride 2) -> 512 -> valid 3-tap conv -> (N, 512)
 
 Both embeddings are L2-normalised; the sync score is their cosine (in [0, 1], since the last unit is a ReLU) and the
 expert is trained with binary cross-entropy on it. State-dict keys are GeneFace's (``hubert_encoder.<i>.conv_block.

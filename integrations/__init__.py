@@ -1,1 +1,1 @@
-"""Integrations of UniSync into other talking-face projects (one sub-package per project)."""
+"""Integrations of UniSync into third-party talking-face training pipelines."""

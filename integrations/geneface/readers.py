@@ -12,13 +12,15 @@ give :class:`~.motion_data.MotionClip` (HuBERT aligned to 2 frames per video fra
 targets) for :func:`~.experts.train_unisync_expert` and :func:`~.trainer.train_motion_model`. :func:`write_clip_store`
 puts them into a clip store (the project's training format) with the 16 kHz waveforms, which the binarized data lacks
 (LRS3: ``<audio_dir>/<speaker>/<clip>.wav``; a person: ``data/processed/videos/<id>/aud.wav``), and caches the
-HuBERT features under the ``hubert`` representation's default settings, so they are not computed again.
+HuBERT features under the ``hubert`` representation's default settings in the project's shared feature cache, so
+``train_expert`` finds them instead of running HuBERT again.
 """
 
 from __future__ import annotations
 
 import bisect
 import gzip
+import json
 import pickle
 from pathlib import Path
 from typing import Iterator
@@ -26,8 +28,8 @@ from typing import Iterator
 import numpy as np
 from tqdm import tqdm
 
+from unisync_loss.audio.features import feature_config
 from unisync_loss.data.clip_store import Clip, ClipStore, feature_key
-from unisync_loss.representations import create_representation
 from unisync_loss.validation import check_choice
 
 from .conventions import HUBERT_PER_VIDEO_FRAME, align_hubert_to_video, expression_coeffs, landmark_points
@@ -161,10 +163,11 @@ def write_clip_store(root: str | Path, clips: list[tuple[MotionClip, str, np.nda
     """Write ``(clip, split, waveform)`` triples into a clip store; landmarks from ``idexp_lm3d`` motion.
 
     ``expression`` optionally maps clip id -> ``(T, 64)`` coefficients (stored as ``coeffs3dmm``). The HuBERT
-    features go into the store's feature cache under the default ``hubert`` representation settings.
+    features go into the shared feature cache under the default ``hubert`` settings (``facebook/hubert-large-ls960-ft``,
+    last layer), cut to ``2 T`` frames as GeneFace aligns them.
     """
     store = ClipStore.create(root, info={"source": "GeneFace binarized data", **(info or {})})
-    hubert_config = create_representation("hubert").config()
+    hubert_config = feature_config("hubert")  # the key the project's shared feature cache (and train_expert) uses
     for clip, split, wave in tqdm(clips, desc="write clips", unit="clip", leave=False):
         expected = clip.num_frames * SAMPLE_RATE // FPS
         wave = np.asarray(wave, np.float32)[:expected]
@@ -180,6 +183,7 @@ def write_clip_store(root: str | Path, clips: list[tuple[MotionClip, str, np.nda
         cache = store.clip_dir(clip.id) / "features" / f"{feature_key(hubert_config)}.npy"
         cache.parent.mkdir(exist_ok=True)
         np.save(cache, clip.features)
+        cache.with_suffix(".json").write_text(json.dumps(hubert_config, sort_keys=True))
     store.reindex()
     return store
 

@@ -58,6 +58,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--hubert-dim", type=int, default=1024)
     parser.add_argument("--expert-steps", type=int, default=400)
     parser.add_argument("--judge-steps", type=int, default=400)
+    parser.add_argument("--expert-channels", type=int, default=16, help="UniSync expert width")
+    parser.add_argument("--expert-embed", type=int, default=32, help="UniSync expert embedding size")
     parser.add_argument("--motion-steps", type=int, default=300)
     parser.add_argument("--sync-weight", type=float, default=0.1)
     parser.add_argument("--sync-schedule", choices=("geneface", "always"), default="always")
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> dict:
     shape = clips["train"][0].motion.shape[1:]
     timings = {"data": time.time() - start}
     tick = time.time()
-    expert = train_unisync_expert(unisync_expert_for(spec, shape), clips["train"], args.expert_steps, args.seed)
+    expert = train_unisync_expert(unisync_expert_for(spec, shape, args.expert_channels, args.expert_embed),
+                                  clips["train"], args.expert_steps, args.seed)
     syncnet = train_geneface_syncnet(clips["train"], args.target, args.expert_steps, args.seed)
     judge = train_unisync_expert(unisync_expert_for(spec, shape, channels=24, embed_dim=48), clips["val"],
                                  args.judge_steps, args.seed + 1000, desc="judge")

@@ -26,7 +26,7 @@ def _worker(rank: int, world: int, port: int, store: str, out: str, dump: str) -
     from train_expert.trainer import Trainer
 
     ctx = init_distributed("cpu")
-    trainer = Trainer(tiny_config(store, out, max_steps=3, eval_every=3, checkpoint_every=3), ctx, progress=False,
+    trainer = Trainer(tiny_config(store, out, max_steps=2, eval_every=2, checkpoint_every=2), ctx, progress=False,
                       tensorboard=False)
     trainer.train()
     torch.save({"state": trainer.model.state_dict(), "per_rank_batch": trainer.per_rank_batch}, f"{dump}/rank{rank}.pt")
@@ -35,7 +35,7 @@ def _worker(rank: int, world: int, port: int, store: str, out: str, dump: str) -
 
 def test_two_gloo_processes_end_identical(tmp_path):
     store = tmp_path / "store"
-    make_store(store, speakers=2, clips_per_speaker=2, frames=32, val_speakers=2)
+    make_store(store, speakers=2, clips_per_speaker=2, frames=24, val_speakers=2)
     mp.spawn(_worker, args=(2, _free_port(), str(store), str(tmp_path / "out"), str(tmp_path)), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
     assert ranks[0]["per_rank_batch"] == ranks[1]["per_rank_batch"] == 4  # global batch 8 split over 2 ranks

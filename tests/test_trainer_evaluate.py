@@ -14,6 +14,7 @@ from train_expert.metrics import equal_error_rate, roc_auc, roc_curve
 from train_expert.sampling import SyncPairDataset
 from train_expert.windows import WindowSource
 from unisync_loss import UniSyncExpert, create_representation
+from unisync_loss.audio.features import feature_config
 from unisync_loss.cli import main as unisync_main
 from unisync_loss.data import Clip, ClipStore
 
@@ -59,7 +60,7 @@ def oracle_source(tmp_path_factory):
         clip = Clip(id=f"c{c}", speaker=f"s{c % 2}", split="test", audio=np.zeros(FRAMES * 640, np.float32),
                     coeffs3dmm=codes)
         store.write_clip(clip)
-        store.features(clip.id, audio_rep.config(), lambda _a, codes=codes: np.repeat(codes, 2, axis=0))
+        store.features(clip.id, feature_config(audio_rep), lambda _a, codes=codes: np.repeat(codes, 2, axis=0))
     store.reindex()
     return WindowSource(store, audio_rep, visual_rep, "test", min_starts=3)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from test_trainer_toystore import make_store
-from train_expert.features import cache_features
+from unisync_loss.audio.features import precompute_features
 from train_expert.sampling import ResumableDistributedSampler, SyncPairDataset
 from train_expert.windows import WindowSource
 from unisync_loss import SampleKind, create_representation
@@ -16,7 +16,7 @@ from unisync_loss import SampleKind, create_representation
 def source(tmp_path_factory):
     store = make_store(tmp_path_factory.mktemp("sampling") / "store", speakers=3, clips_per_speaker=2, frames=40)
     audio, visual = create_representation("mel"), create_representation({"name": "3dmm", "num_coeffs": 8})
-    cache_features(store, audio, store.clip_ids(), progress=False)
+    precompute_features(store, audio, progress=False)
     return WindowSource(store, audio, visual, "train", min_starts=3)
 
 

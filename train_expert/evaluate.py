@@ -26,10 +26,10 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from unisync_loss import SampleKind, UniSyncExpert
+from unisync_loss.audio.features import precompute_features
 from unisync_loss.data import ClipStore
 from unisync_loss.validation import check_positive_int
 
-from .features import cache_features
 from .metrics import equal_error_rate, roc_auc
 from .sampling import SyncPairDataset
 from .windows import WindowSource
@@ -155,7 +155,7 @@ def evaluate_expert(expert: UniSyncExpert, store: ClipStore, split: str = "test"
                     min_shift: int = 2, max_shift: int = 15, cross_share: float = 0.2, other_clip_share: float = 0.5,
                     max_offset: int = 15, device="cpu", progress: bool = True) -> dict[str, Any]:
     """Both protocols on ``split`` of ``store`` (audio features are cached first)."""
-    cache_features(store, expert.audio_rep, store.clip_ids(split), progress=progress)
+    precompute_features(store, expert.audio_rep, store.clip_ids(split), progress=progress)
     source = WindowSource(store, expert.audio_rep, expert.visual_rep, split, min_starts=min_shift + 1)
     if len(source.clips_of_speaker) < 2:
         cross_share = 0.0

@@ -25,13 +25,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from unisync_loss import MarginBCELoss, SampleKind, UniSyncExpert, install_expert, l2_penalty, sync_probability
+from unisync_loss.audio.features import precompute_features
 from unisync_loss.data import ClipStore
 
 from .checkpointing import LAST_NAME, atomic_save, export_expert, load_checkpoint, rng_state, set_rng_state
 from .config import TrainConfig, save_config
 from .distributed import DistContext, all_gather_objects, barrier, broadcast_buffers, broadcast_object, init_distributed
 from .evaluate import protocol_a
-from .features import cache_features
 from .monitor import Monitor
 from .sampling import ResumableDistributedSampler, SyncPairDataset
 from .schedule import warmup_cosine
@@ -95,7 +95,7 @@ class Trainer:
         arep, vrep = self.model.audio_rep, self.model.visual_rep
         if self.ctx.is_main:
             ids = store.clip_ids(c.train_split) + store.clip_ids(c.val_split)
-            cache_features(store, arep, ids, device=self.device, progress=progress)
+            precompute_features(store, arep, ids, device=self.device, progress=progress)
         barrier(self.ctx)
         shares = dict(positive_share=c.positive_share, other_clip_share=c.other_clip_share, min_shift=c.min_shift,
                       max_shift=c.max_shift)

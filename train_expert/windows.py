@@ -15,12 +15,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from unisync_loss.audio.features import cached_features
 from unisync_loss.data import ClipStore
 from unisync_loss.representations import AudioRepresentation, VisualRepresentation
 from unisync_loss.timing import audio_frame_index
 from unisync_loss.validation import check_choice
 
-from .features import load_cached_features
 
 #: Clip-store array holding each visual representation.
 VISUAL_ARRAYS = {"rgb": "frames", "parsing": "parsing", "landmarks": "landmarks", "3dmm": "coeffs3dmm"}
@@ -39,7 +39,7 @@ class WindowSource:
     """Windows of the clips of ``split`` that hold the visual array and cached audio features of the pair.
 
     Args:
-        store: the clip store (features must already be cached, see :func:`train_expert.features.cache_features`).
+        store: the clip store (audio features are read from its cache, computed there on a miss).
         audio_rep, visual_rep: the pair's representations.
         split: "train", "val" or "test".
         min_starts: clips with fewer valid window starts are left out.
@@ -63,7 +63,7 @@ class WindowSource:
                     f"{visual_rep.name} representation (it has {sorted(meta['arrays'])})"
                 )
             num_frames = meta["arrays"][self.array_name]["shape"][0]
-            num_audio = len(load_cached_features(store, audio_rep, clip_id))
+            num_audio = len(cached_features(store, clip_id, audio_rep))
             starts = self._num_starts(num_frames, num_audio)
             (clips if starts >= min_starts else skipped).append(
                 ClipEntry(clip_id, speakers.index(meta["speaker"]), starts)
@@ -97,7 +97,7 @@ class WindowSource:
         key = (clip_id, kind)
         if key not in self._arrays:
             if kind == "audio":
-                self._arrays[key] = load_cached_features(self.store, self.audio_rep, clip_id)
+                self._arrays[key] = cached_features(self.store, clip_id, self.audio_rep)
             else:
                 self._arrays[key] = self.store.load_array(clip_id, self.array_name)
         return self._arrays[key]

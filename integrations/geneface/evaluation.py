@@ -1,0 +1,58 @@
+"""Judging predicted motion: an independent expert's sync scores at the true offset and around it, and mouth error.
+
+For each offset ``k`` in ``[-max_offset, max_offset]`` video frames, the judge scores every window of the motion
+against the audio shifted by ``k`` frames; ``d_k = 1 - mean p``. As syncnet_python does with its distances:
+``distance = min_k d_k`` (lower is better), ``confidence = median_k d_k - min_k d_k`` (higher is better),
+``offset = argmin_k d_k`` (0 when in sync). ``sync_loss`` is the judge's mean ``-log p`` at offset 0.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from unisync_loss.validation import check_positive_int
+
+from .conventions import HUBERT_PER_VIDEO_FRAME, MOUTH, VIDEO_WINDOW
+
+WindowScorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (1, 2T, F), (1, T, ...) -> (1, T - 4)
+
+
+@torch.no_grad()
+def offset_profile(score: WindowScorer, features: torch.Tensor, motion: torch.Tensor,
+                   max_offset: int = 6) -> dict[int, np.ndarray]:
+    """Per-window sync probabilities of ``motion (T, ...)`` against ``features (2T, F)`` shifted by each offset."""
+    check_positive_int(max_offset, "max_offset", 0)
+    t = motion.shape[0]
+    if t < VIDEO_WINDOW + max_offset:
+        raise ValueError(f"motion: {t} frames are too few for offsets up to {max_offset} "
+                         f"(need {VIDEO_WINDOW + max_offset})")
+    profile = {}
+    for k in range(-max_offset, max_offset + 1):
+        vis = motion[max(0, -k):t - max(0, k)]
+        a0 = HUBERT_PER_VIDEO_FRAME * max(0, k)
+        aud = features[a0:a0 + HUBERT_PER_VIDEO_FRAME * len(vis)]
+        profile[k] = score(aud[None], vis[None])[0].cpu().numpy()
+    return profile
+
+
+def sync_metrics(profiles: list[dict[int, np.ndarray]]) -> dict[str, float]:
+    """Distance, confidence, offset and sync loss pooled over clips (windows weighted equally within a clip)."""
+    per_clip = []
+    for profile in profiles:
+        offsets = sorted(profile)
+        d = np.array([1.0 - profile[k].mean() for k in offsets])
+        p0 = np.clip(profile[0], 1e-6, 1.0)
+        per_clip.append({"distance": d.min(), "confidence": np.median(d) - d.min(),
+                         "offset": offsets[int(d.argmin())], "sync_loss": float(-np.log(p0).mean()),
+                         "p_sync": float(profile[0].mean())})
+    out = {key: float(np.mean([c[key] for c in per_clip])) for key in per_clip[0]}
+    out["abs_offset"] = float(np.mean([abs(c["offset"]) for c in per_clip]))
+    return out
+
+
+def mouth_error(pred: torch.Tensor, target: torch.Tensor) -> float:
+    """Mean Euclidean distance of the 20 mouth landmarks, ``(T, 68, D)`` each, in the data's units."""
+    return float((pred[:, MOUTH] - target[:, MOUTH]).norm(dim=-1).mean())

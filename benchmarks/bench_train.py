@@ -25,12 +25,12 @@ CASES = [  # (audio, visual, visual options, channels, embed_dim)
 ]
 
 
-def bench(data: str, out: Path, case, steps: int, batch: int, workers: int) -> dict:
+def bench(data: str, out: Path, case, steps: int, batch: int, workers: int, threads: int) -> dict:
     audio, visual, options, channels, embed = case
     config = make_config(None, dict(
         data=data, out=str(out), audio=audio, visual=visual, visual_options=options, channels=channels,
         embed_dim=embed, batch_size=batch, max_steps=steps, samples_per_epoch=batch * steps, warmup_steps=1,
-        eval_every=10 ** 6, checkpoint_every=10 ** 6, val_pairs=batch, num_workers=workers, log_every=10 ** 6))
+        eval_every=10 ** 6, checkpoint_every=10 ** 6, val_pairs=batch, num_workers=workers, num_threads=threads, log_every=10 ** 6))
     trainer = Trainer(config, progress=False, tensorboard=False)
     start = time.perf_counter()
     summary = trainer.train()
@@ -42,11 +42,12 @@ def bench(data: str, out: Path, case, steps: int, batch: int, workers: int) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 steps of the smallest case only")
+    parser.add_argument("--quick", action="store_true", help="5 steps of 16 pairs, smallest case only")
     parser.add_argument("--data", help="clip store (default: generate a small synthetic corpus)")
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="intra-op CPU threads (0 = torch's default)")
     parser.add_argument("--json", default="bench_train.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,8 +60,9 @@ def main() -> None:
             generate_corpus(data, speakers=5, clips=1, seed=0, settings=SynthSettings(min_seconds=3, max_seconds=3),
                             mp4=False)
         cases = CASES[-1:] if args.quick else CASES
-        steps, batch = (3, 16) if args.quick else (args.steps, args.batch)
-        rows = [bench(data, Path(tmp) / f"run{i}", c, steps, batch, args.workers) for i, c in enumerate(cases)]
+        steps, batch = (5, 16) if args.quick else (args.steps, args.batch)
+        rows = [bench(data, Path(tmp) / f"run{i}", c, steps, batch, args.workers, args.threads)
+                for i, c in enumerate(cases)]
     print(f"{'pair':10} {'crop':>24} {'ch':>4} {'batch':>5} {'device':>6} {'samples/s':>10} {'data wait':>9}")
     for r in rows:
         print(f"{r['pair']:10} {str(r['crop']):>24} {r['channels']:4d} {r['batch']:5d} {r['device']:>6} "

@@ -38,7 +38,7 @@ def test_two_gloo_processes_end_identical(tmp_path):
     make_store(store, speakers=2, clips_per_speaker=2, frames=24, val_speakers=2)
     mp.spawn(_worker, args=(2, _free_port(), str(store), str(tmp_path / "out"), str(tmp_path)), nprocs=2, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
-    assert ranks[0]["per_rank_batch"] == ranks[1]["per_rank_batch"] == 4  # global batch 8 split over 2 ranks
+    assert ranks[0]["per_rank_batch"] == ranks[1]["per_rank_batch"] == 2  # global batch 4 split over 2 ranks
     for key, value in ranks[0]["state"].items():
         assert torch.equal(value, ranks[1]["state"][key]), key
     assert (tmp_path / "out" / "checkpoints" / "last.pt").is_file() and (tmp_path / "out" / "best").is_dir()

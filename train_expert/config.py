@@ -57,6 +57,7 @@ class TrainConfig:
     amp: str = "auto"  # "auto" (bf16 on CUDA when supported, off on CPU), "none", "bf16", "fp16"
     device: str = "auto"
     num_workers: int = 2
+    num_threads: int = 0  # intra-op CPU threads of each process (0 = torch's default); 1 is fastest on a busy CPU
     pin_memory: bool = True  # used only with CUDA
     seed: int = 0
     log_every: int = 10
@@ -92,8 +93,9 @@ class TrainConfig:
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")
         if self.max_shift < self.min_shift:
             raise ValueError(f"max_shift: expected >= min_shift ({self.min_shift}), got {self.max_shift}")
-        if self.warmup_steps < 0 or self.num_workers < 0:
-            raise ValueError(f"warmup_steps, num_workers: expected >= 0, got {self.warmup_steps}, {self.num_workers}")
+        if self.warmup_steps < 0 or self.num_workers < 0 or self.num_threads < 0:
+            raise ValueError(f"warmup_steps, num_workers, num_threads: expected >= 0, got {self.warmup_steps}, "
+                             f"{self.num_workers}, {self.num_threads}")
         if not self.lr > 0 or self.grad_clip <= 0 or self.l2_weight < 0 or not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(
                 f"lr, grad_clip, l2_weight, min_lr_ratio: expected lr > 0, grad_clip > 0, l2_weight >= 0, "

@@ -195,10 +195,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cross-share", type=float, default=0.2, help="share of cross-speaker negatives")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch's default)")
     parser.add_argument("--json", help="write the result as JSON here")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     expert = UniSyncExpert.from_pretrained(args.expert, map_location=args.device)
     result = evaluate_expert(expert, ClipStore(args.data), args.split, pairs=args.pairs, seed=args.seed,
                              min_shift=args.min_shift, cross_share=args.cross_share, device=args.device)

@@ -35,7 +35,7 @@ from .trainer import Trainer
 
 #: Shared CPU-scale budget of every run (overridable on the command line).
 BUDGET = dict(max_steps=150, batch_size=32, channels=16, embed_dim=64, warmup_steps=15, eval_every=50,
-              checkpoint_every=50, val_pairs=256, samples_per_epoch=3200, num_workers=1, log_every=10)
+              checkpoint_every=50, val_pairs=256, samples_per_epoch=3200, num_workers=1, num_threads=1, log_every=10)
 #: Smaller crops than the defaults (48 x 96) keep image stems affordable on a CPU.
 SMALL_CROP = {"height": 24, "width": 48}
 #: Table V settings: (cross_share, same_margin, cross_margin).
@@ -80,7 +80,7 @@ def run_one(name: str, out: Path, data: str, settings: dict[str, Any], split: st
     trained = Trainer(config, progress=progress, tensorboard=False).train()
     expert = UniSyncExpert.from_pretrained(folder / "best")
     result = summary(evaluate_expert(expert, ClipStore(data), split, pairs=1024, progress=progress))
-    result.update(name=name, settings={k: v for k, v in settings.items()}, best_val_accuracy=trained["best_accuracy"],
+    result.update(name=name, settings=dict(settings), best_val_accuracy=trained["best_accuracy"],
                   samples_per_second=trained["samples_per_second"], history=trained["history"])
     done.write_text(json.dumps(result, indent=1))
     return result

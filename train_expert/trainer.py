@@ -69,6 +69,8 @@ class Trainer:
             raise ValueError(f"batch_size: {config.batch_size} does not split evenly over {self.ctx.world_size} ranks")
         self.per_rank_batch = config.batch_size // self.ctx.world_size
         device = self.device = self.ctx.device
+        if config.num_threads:
+            torch.set_num_threads(config.num_threads)
         torch.manual_seed(config.seed)
         self.model = UniSyncExpert(config.audio_spec(), config.visual_spec(), channels=config.channels,
                                    embed_dim=config.embed_dim).to(device)

@@ -149,3 +149,15 @@ def test_cuda_forward_never_synchronises_with_host():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert torch.isfinite(loss)
+
+
+def test_waveform_frontend_is_held_frozen_and_follows_to():
+    sync = make_loss("mel", "3dmm")
+    sync(torch.randn(2, 6400) * 0.1, torch.randn(2, 10, 64))
+    frontend = sync.held("frontend")
+    assert frontend is not None and not frontend.training
+    assert not list(sync.parameters()) and not sync.state_dict()
+    sync.train()
+    assert not frontend.training and not sync.expert.training
+    sync.to(torch.float64)
+    assert sync.held("frontend").fbank.dtype == torch.float64

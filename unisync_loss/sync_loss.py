@@ -14,17 +14,17 @@ import os
 
 import torch
 from einops import rearrange
-from torch import nn
 
 from .checkpoints import load_expert
 from .expert import UniSyncExpert, sync_probability
+from .frozen import FrozenHolder
 from .representations import SAMPLE_RATE
 from .timing import audio_frames_needed, audio_window_indices
 from .validation import check_choice, check_finite, check_floating, check_positive_int, check_rank, check_same_batch
 from .validation import describe
 
 
-class UniSyncLoss(nn.Module):
+class UniSyncLoss(FrozenHolder):
     """Frozen-expert sync loss.
 
     Args:
@@ -36,7 +36,7 @@ class UniSyncLoss(nn.Module):
         check_values: "cpu" (read values only for CPU tensors, so CUDA never synchronises), "always" or "never".
         eps: probabilities are clamped to ``[eps, 1]`` before the log.
 
-    The expert is not a registered submodule: it is absent from ``parameters()`` and ``state_dict()`` of any model
+    The expert is held by :class:`~unisync_loss.frozen.FrozenHolder`, not registered: it is absent from ``parameters()`` and ``state_dict()`` of any model
     that holds this loss, so no optimizer sees it; it follows ``.to()``/``.cuda()``; it stays in eval mode.
     """
 
@@ -54,30 +54,12 @@ class UniSyncLoss(nn.Module):
         elif (expert.audio_rep.name, expert.visual_rep.name) != (audio_rep, visual_rep):
             raise ValueError(f"expert: is a {expert.pair} expert, but {audio_rep}-{visual_rep} was asked for")
         self.stride, self.reduction, self.check_values, self.eps = stride, reduction, check_values, eps
-        self.__dict__["_expert"] = _freeze(expert)
-        self.__dict__["_frontend"] = None
+        self.hold("expert", expert)
 
     @property
     def expert(self) -> UniSyncExpert:
         """The frozen expert (not a registered submodule)."""
-        return self.__dict__["_expert"]
-
-    def train(self, mode: bool = True) -> "UniSyncLoss":
-        super().train(mode)
-        self.expert.eval()
-        if self._frontend_module is not None:
-            self._frontend_module.eval()
-        return self
-
-    def _apply(self, fn, recurse=True):
-        self.__dict__["_expert"] = self.expert._apply(fn)
-        if self._frontend_module is not None:
-            self.__dict__["_frontend"] = self._frontend_module._apply(fn)
-        return super()._apply(fn, recurse)
-
-    @property
-    def _frontend_module(self) -> nn.Module | None:
-        return self.__dict__["_frontend"]
+        return self.held("expert")
 
     # ------------------------------------------------------------------------------------------------ public
     def forward(self, audio: torch.Tensor, visual: torch.Tensor, sample_rate: int | None = None) -> torch.Tensor:
@@ -155,19 +137,14 @@ class UniSyncLoss(nn.Module):
                 f"(expected {expected:.0f} +/- {SAMPLE_RATE / self.expert.visual_rep.rate:.0f} samples); "
                 "pass sample_rate= if it is not 16 kHz, or cut audio and video to the same span"
             )
-        if self._frontend_module is None:
+        frontend = self.held("frontend")
+        if frontend is None:
             device = next(self.expert.parameters()).device
-            self.__dict__["_frontend"] = _freeze(self.expert.audio_rep.build_frontend()).to(device)
-        return self._frontend_module(wave)
+            frontend = self.hold("frontend", self.expert.audio_rep.build_frontend().to(device))
+        return frontend(wave)
 
     def _should_check(self, x: torch.Tensor) -> bool:
         if self.check_values == "never" or torch.compiler.is_compiling():
             return False
         return self.check_values == "always" or x.device.type == "cpu"
 
-
-def _freeze(module: nn.Module) -> nn.Module:
-    module.eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return module

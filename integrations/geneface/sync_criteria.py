@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 from einops import rearrange
-from torch import nn
 
 from unisync_loss import UniSyncExpert, UniSyncLoss
+from unisync_loss.frozen import FrozenHolder
 from unisync_loss.validation import check_rank, describe
 
 from .conventions import HUBERT_PER_VIDEO_FRAME, HUBERT_WINDOW, VIDEO_WINDOW
@@ -27,7 +27,7 @@ def unisync_criterion(expert: UniSyncExpert, reduction: str = "mean") -> UniSync
     return UniSyncLoss(expert.audio_rep.name, expert.visual_rep.name, expert=expert, reduction=reduction)
 
 
-class GeneFaceSyncLoss(nn.Module):
+class GeneFaceSyncLoss(FrozenHolder):
     """``forward(features (B, 2T, F), motion (B, T, ...)) -> mean -log cos`` over all windows (or ``(B, T - 4)``)."""
 
     def __init__(self, syncnet: GeneFaceSyncNet, target: str, reduction: str = "mean", eps: float = 1e-7):
@@ -35,20 +35,11 @@ class GeneFaceSyncLoss(nn.Module):
         if reduction not in ("mean", "none"):
             raise ValueError(f"reduction: expected 'mean' or 'none', got {reduction!r}")
         self.target, self.reduction, self.eps = target, reduction, eps
-        self.__dict__["_syncnet"] = syncnet.eval().requires_grad_(False)
+        self.hold("syncnet", syncnet)
 
     @property
     def syncnet(self) -> GeneFaceSyncNet:
-        return self.__dict__["_syncnet"]
-
-    def train(self, mode: bool = True) -> "GeneFaceSyncLoss":
-        super().train(mode)
-        self.syncnet.eval()
-        return self
-
-    def _apply(self, fn, recurse=True):
-        self.__dict__["_syncnet"] = self.syncnet._apply(fn)
-        return super()._apply(fn, recurse)
+        return self.held("syncnet")
 
     def sync_probability(self, features: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
         """Cosine of every window, ``(B, T - 4)``."""

@@ -61,7 +61,7 @@ def test_save_load_round_trip_is_bit_exact(tmp_path):
     expert.save_pretrained(tmp_path / "ckpt")
     config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
     assert config["audio"]["dim"] == 768 and config["audio"]["model"] == "facebook/hubert-large-ls960-ft"
-    assert config["visual"] == {"name": "landmarks", "num_points": 68, "dims": 3}
+    assert config["visual"] == {"name": "landmarks", "num_points": 68, "dims": 3, "temporal_centring": False}
     assert config["fps"] == 25.0 and config["sample_rate"] == 16000 and "unisync_version" in config
     loaded = UniSyncExpert.from_pretrained(tmp_path / "ckpt")
     for (k1, t1), (k2, t2) in zip(expert.state_dict().items(), loaded.state_dict().items()):

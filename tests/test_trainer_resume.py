@@ -22,7 +22,8 @@ class Killed(Exception):
 def tiny_config(store, out, **overrides):
     settings = dict(data=str(store), out=str(out), visual="3dmm", visual_options={"num_coeffs": 8}, channels=8,
                     embed_dim=16, batch_size=4, samples_per_epoch=12, max_steps=4, warmup_steps=2, eval_every=4,
-                    checkpoint_every=2, val_pairs=16, num_workers=0, num_threads=1, log_every=1, lr=1e-3, chance_check_steps=2)
+                    checkpoint_every=2, val_pairs=16, num_workers=0, num_threads=1, log_every=1, lr=1e-3, chance_check_steps=2,
+                    windows_per_clip=2)
     return make_config(None, {**settings, **overrides})
 
 
@@ -33,8 +34,9 @@ def store(tmp_path_factory):
     return root
 
 
-def test_kill_and_resume_gives_the_same_weights(store, tmp_path, monkeypatch):
-    straight = Trainer(tiny_config(store, tmp_path / "straight"), CPU, progress=False, tensorboard=False)
+@pytest.mark.parametrize("recipe", ["unisync", "paper"])
+def test_kill_and_resume_gives_the_same_weights(store, tmp_path, monkeypatch, recipe):
+    straight = Trainer(tiny_config(store, tmp_path / "straight", recipe=recipe), CPU, progress=False, tensorboard=False)
     straight.train()
 
     original = Trainer._after_step
@@ -46,9 +48,9 @@ def test_kill_and_resume_gives_the_same_weights(store, tmp_path, monkeypatch):
 
     monkeypatch.setattr(Trainer, "_after_step", dies_after_step_3)
     with pytest.raises(Killed):
-        Trainer(tiny_config(store, tmp_path / "resumed"), CPU, progress=False, tensorboard=False).train()
+        Trainer(tiny_config(store, tmp_path / "resumed", recipe=recipe), CPU, progress=False, tensorboard=False).train()
     monkeypatch.setattr(Trainer, "_after_step", original)
-    resumed = Trainer(tiny_config(store, tmp_path / "resumed"), CPU, progress=False, tensorboard=False)
+    resumed = Trainer(tiny_config(store, tmp_path / "resumed", recipe=recipe), CPU, progress=False, tensorboard=False)
     assert resumed.resumed_from == 2 and (resumed.epoch, resumed.batches_done) == (0, 2)
     summary = resumed.train()
     assert summary["steps"] == 4

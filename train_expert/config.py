@@ -18,12 +18,25 @@ from unisync_loss.validation import check_choice
 
 RESOLVED_NAME = "config.yaml"
 
+#: Named recipes: settings applied over the dataclass defaults (which are the ``unisync`` recipe) and under the YAML
+#: file and command line. ``paper`` is the paper's recipe alone (independent pairs, margin BCE + L2, no additions);
+#: ``wav2lip`` trains the way Wav2Lip trains its expert (plain BCE, negatives from the same clip at any shift of 1+
+#: frames, Adam at 1e-4 without schedule or L2).
+RECIPES: dict[str, dict[str, Any]] = {
+    "unisync": {},
+    "paper": dict(batching="pairs", contrastive_weight=0.0, temporal_centring=False),
+    "wav2lip": dict(batching="pairs", contrastive_weight=0.0, temporal_centring=False, same_margin=0.0,
+                    cross_margin=0.0, cross_share=0.0, other_clip_share=0.0, min_shift=1, max_shift=100, lr=1e-4,
+                    l2_weight=0.0, warmup_steps=0, min_lr_ratio=1.0),
+}
+
 
 @dataclass
 class TrainConfig:
     """Every setting of a training run. Units: steps are optimizer steps; batch sizes count pairs over all ranks."""
 
     # what to train
+    recipe: str = "unisync"  # a name from RECIPES: its settings replace these defaults (YAML and flags override them)
     audio: str = "mel"
     visual: str = "rgb"
     audio_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"model": "DIR", "dim": 768} for hubert
@@ -42,16 +55,23 @@ class TrainConfig:
     min_shift: int = 2  # smallest |offset| (video frames) of a shifted same-clip negative
     max_shift: int = 15  # largest |offset| of a shifted same-clip negative
     samples_per_epoch: int = 12800
+    batching: str = "clips"  # "clips": windows_per_clip windows of each of batch_size / windows_per_clip clips, every
+    #                          audio scored against every visual window; "pairs": independent pairs (the paper's)
+    windows_per_clip: int = 8
     # objective and optimiser
     same_margin: float = 0.1
     cross_margin: float = 0.3
     l2_weight: float = 1e-6
+    contrastive_weight: float = 1.0  # weight of the multi-way contrastive term (clip batches only; 0 = off)
+    temperature: float = 0.07  # of the contrastive softmax over cosine similarities
+    temporal_centring: bool = True  # visual stems subtract each window's mean frame (a representation option)
     lr: float = 5e-4
     betas: tuple[float, float] = (0.9, 0.999)
     batch_size: int = 64
     grad_clip: float = 5.0
     warmup_steps: int = 100
     max_steps: int = 5000
+    max_minutes: float = 0.0  # wall-clock training budget (0 = none): stop, evaluate and export after this long
     min_lr_ratio: float = 0.05  # cosine decay ends at lr * min_lr_ratio
     # machinery
     amp: str = "auto"  # "auto" (bf16 on CUDA when supported, off on CPU), "none", "bf16", "fp16"
@@ -73,6 +93,17 @@ class TrainConfig:
         check_choice(self.audio, "audio", list_representations("audio"))
         check_choice(self.visual, "visual", list_representations("visual"))
         check_choice(self.amp, "amp", ("auto", "none", "bf16", "fp16"))
+        check_choice(self.recipe, "recipe", sorted(RECIPES))
+        check_choice(self.batching, "batching", ("clips", "pairs"))
+        if self.batching == "pairs" and self.contrastive_weight > 0:
+            raise ValueError(f"contrastive_weight: the contrastive term needs batching 'clips', got batching 'pairs' "
+                             f"with contrastive_weight {self.contrastive_weight}; set it to 0")
+        if not self.contrastive_weight >= 0 or not self.temperature > 0 or not self.max_minutes >= 0:
+            raise ValueError(f"contrastive_weight, temperature, max_minutes: expected >= 0, > 0, >= 0, got "
+                             f"{self.contrastive_weight}, {self.temperature}, {self.max_minutes}")
+        if self.batching == "clips" and (self.windows_per_clip < 2 or self.batch_size % self.windows_per_clip):
+            raise ValueError(f"windows_per_clip: expected >= 2 and a divisor of batch_size ({self.batch_size}), got "
+                             f"{self.windows_per_clip!r}")
         for name in ("audio_options", "visual_options"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{name}: expected a mapping of representation options, got {getattr(self, name)!r}")
@@ -107,13 +138,18 @@ class TrainConfig:
             raise ValueError(f"samples_per_epoch: expected >= batch_size ({self.batch_size}), got {self.samples_per_epoch}")
         return self
 
+    def clips_per_batch(self, world_size: int = 1) -> int:
+        """Clips in one rank's batch when ``batching`` is "clips"."""
+        return self.batch_size // world_size // self.windows_per_clip
+
     def audio_spec(self) -> dict[str, Any]:
         """Audio representation config ``{"name": ..., **options}``."""
         return {"name": self.audio, **self.audio_options}
 
     def visual_spec(self) -> dict[str, Any]:
-        """Visual representation config ``{"name": ..., **options}``."""
-        return {"name": self.visual, **self.visual_options}
+        """Visual representation config ``{"name": ..., **options}`` (``temporal_centring`` from the setting of that
+        name unless the options set it)."""
+        return {"name": self.visual, "temporal_centring": self.temporal_centring, **self.visual_options}
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -127,7 +163,8 @@ def config_fields() -> dict[str, dataclasses.Field]:
 
 
 def make_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Defaults, then the YAML ``file``'s values, then ``overrides`` (``None`` values are ignored); validated."""
+    """Defaults, then the recipe's settings, then the YAML ``file``'s values, then ``overrides`` (``None`` values are
+    ignored); validated. The recipe is named in the file or the overrides (default ``unisync``)."""
     values: dict[str, Any] = {}
     if file is not None:
         path = Path(file)
@@ -138,6 +175,9 @@ def make_config(file: str | Path | None = None, overrides: dict[str, Any] | None
             raise ValueError(f"config: {path} must hold a mapping of settings, got {type(loaded).__name__}")
         values.update(loaded)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    recipe = values.get("recipe", "unisync")
+    check_choice(recipe, "recipe", sorted(RECIPES))
+    values = {**RECIPES[recipe], **values}
     known = config_fields()
     unknown = sorted(set(values) - set(known))
     if unknown:

@@ -3,6 +3,7 @@
     python -m train_expert.experiments pairs    --data STORE --out DIR [--seeds 0 1 2]   # Table IV analogue
     python -m train_expert.experiments ablation --data STORE --out DIR                   # Table V analogue
     python -m train_expert.experiments baseline --data STORE --out DIR                   # Wav2Lip-style expert
+    python -m train_expert.experiments recipe   --data STORE --out DIR                   # what each addition does
 
 Every run shares one budget (``--steps``, ``--batch-size``, model width, crop size; see :data:`BUDGET`), is trained
 with :class:`~train_expert.trainer.Trainer` and its best-by-validation expert is evaluated with protocols A and B on
@@ -40,9 +41,19 @@ BUDGET = dict(max_steps=150, batch_size=32, channels=16, embed_dim=64, warmup_st
 SMALL_CROP = {"height": 24, "width": 48}
 #: Table V settings: (cross_share, same_margin, cross_margin).
 ABLATION = [(0.0, 0.1, 0.3), (0.2, 0.1, 0.3), (0.5, 0.1, 0.3), (0.2, 0.0, 0.0), (0.2, 0.3, 0.7)]
-#: Wav2Lip's expert recipe: plain BCE, negatives from other windows of the same clip, Adam at 1e-4, no schedule.
-WAV2LIP_RECIPE = dict(same_margin=0.0, cross_margin=0.0, cross_share=0.0, other_clip_share=0.0, min_shift=1,
-                      max_shift=100, lr=1e-4, l2_weight=0.0, warmup_steps=0, min_lr_ratio=1.0)
+#: Recipe ablation, mel + rgb: (row name, description, settings). One row per addition to the paper's recipe.
+RECIPE_ROWS = [
+    ("unisync", "UniSync recipe: clip batches + margin BCE + multi-way contrastive + temporal centring",
+     dict(recipe="unisync")),
+    ("no-contrastive", "- multi-way contrastive term (margin BCE on clip batches, centring)",
+     dict(recipe="unisync", contrastive_weight=0.0)),
+    ("no-centring", "- temporal centring (clip batches, margin BCE + contrastive)",
+     dict(recipe="unisync", temporal_centring=False)),
+    ("pairs-centring", "paper's independent pairs + temporal centring (margin BCE only)",
+     dict(recipe="paper", temporal_centring=True)),
+    ("paper", "paper's recipe alone (independent pairs, margin BCE + L2)", dict(recipe="paper")),
+    ("wav2lip", "Wav2Lip's recipe (BCE, same-clip negatives, lr 1e-4)", dict(recipe="wav2lip")),
+]
 
 
 def random_hubert(directory: Path, hidden: int = 64) -> Path:
@@ -145,10 +156,9 @@ def baseline_table(args, budget: dict[str, Any]) -> Path:
     """The Wav2Lip-style expert against the UniSync recipe, mel + rgb, same data and budget."""
     rows, results = [], []
     for seed in args.seeds:
-        for label, recipe in (("Wav2Lip-style (BCE, same-clip negatives, lr 1e-4)", WAV2LIP_RECIPE),
-                              ("UniSync (margins 0.1/0.3, cross 0.2, lr 5e-4, warm-up + cosine)", {})):
-            settings = {**budget, **recipe, "seed": seed, "visual_options": dict(SMALL_CROP)}
-            tag = "wav2lip" if recipe else "unisync"
+        for label, tag in (("Wav2Lip-style (BCE, same-clip negatives, lr 1e-4)", "wav2lip"),
+                           ("UniSync recipe (see docs/training.md)", "unisync")):
+            settings = {**budget, "recipe": tag, "seed": seed, "visual_options": dict(SMALL_CROP)}
             r = run_one(f"mel-rgb-{tag}-seed{seed}", Path(args.out), args.data, settings)
             v = _row(r)
             rows.append([label, str(seed), f"{v['acc']:.3f}", f"{v['auc']:.3f}", f"{v['K5']:.3f}",
@@ -158,7 +168,25 @@ def baseline_table(args, budget: dict[str, Any]) -> Path:
     return _write_table(Path(args.out), "baseline", header, rows, results)
 
 
-TABLES = {"pairs": pairs_table, "ablation": ablation_table, "baseline": baseline_table}
+def recipe_table(args, budget: dict[str, Any]) -> Path:
+    """Each addition of the UniSync recipe removed in turn, against the paper's and Wav2Lip's recipes (mel + rgb)."""
+    rows, results = [], []
+    chosen = [r for r in RECIPE_ROWS if not args.only or r[0] in args.only]
+    for seed in args.seeds:
+        for name, label, settings in chosen:
+            r = run_one(f"mel-rgb-{name}-seed{seed}", Path(args.out), args.data,
+                        {**budget, **settings, "seed": seed, "visual_options": dict(SMALL_CROP)})
+            v = _row(r)
+            curve = " / ".join(f"{h['auc']:.2f}" for h in r["history"])
+            rows.append([label, str(seed), f"{v['acc']:.3f}", f"{v['auc']:.3f}", f"{v['K5']:.3f}", f"{v['K15']:.3f}",
+                         curve, f"{r['samples_per_second']:.0f}"])
+            results.append(r)
+    header = ["recipe", "seed", "acc", "AUC", "K5", "K15", "val AUC by evaluation", "windows/s"]
+    return _write_table(Path(args.out), "recipe" if not args.only else "recipe-" + "-".join(args.only), header, rows,
+                        results)
+
+
+TABLES = {"pairs": pairs_table, "ablation": ablation_table, "baseline": baseline_table, "recipe": recipe_table}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,13 +198,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=BUDGET["max_steps"], help="optimizer steps per run")
     parser.add_argument("--batch-size", type=int, default=BUDGET["batch_size"])
     parser.add_argument("--channels", type=int, default=BUDGET["channels"])
+    parser.add_argument("--embed-dim", type=int, default=BUDGET["embed_dim"])
+    parser.add_argument("--minutes", type=float, default=0.0, help="wall-clock budget per run (0 = steps only)")
+    parser.add_argument("--evaluations", type=int, default=3, help="validation evaluations per run")
+    parser.add_argument("--only", nargs="+", help="recipe table: only these rows (" +
+                        ", ".join(r[0] for r in RECIPE_ROWS) + ")")
     parser.add_argument("--audio", nargs="+", help="pairs table: only these audio representations")
     parser.add_argument("--visual", nargs="+", help="pairs table: only these visual representations")
     parser.add_argument("--hubert-model", help="local HuBERT folder (default: a small random one)")
     parser.add_argument("--hubert-dim", type=int, default=1024, help="hidden size of --hubert-model")
     args = parser.parse_args(argv)
-    budget = {**BUDGET, "max_steps": args.steps, "batch_size": args.batch_size, "channels": args.channels}
-    budget["eval_every"] = budget["checkpoint_every"] = max(1, args.steps // 3)
+    budget = {**BUDGET, "max_steps": args.steps, "batch_size": args.batch_size, "channels": args.channels,
+              "embed_dim": args.embed_dim, "max_minutes": args.minutes}
+    budget["eval_every"] = budget["checkpoint_every"] = max(1, args.steps // args.evaluations)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     try:
         TABLES[args.table](args, budget)

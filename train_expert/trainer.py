@@ -1,7 +1,13 @@
 """The training loop: margin BCE + L2 on sync probabilities, Adam, warm-up + cosine decay, AMP, DDP, checkpoints.
 
 Objective: :class:`~unisync_loss.MarginBCELoss` with margins (positive, same, cross) = (0, ``same_margin``,
-``cross_margin``) on ``p = cos(relu(a), relu(v))``, plus ``l2_penalty(model, l2_weight)``. Adam with ``lr`` and
+``cross_margin``) on ``p = cos(relu(a), relu(v))``, plus ``l2_penalty(model, l2_weight)``. With ``batching`` "pairs"
+the pairs are independent (:class:`~train_expert.sampling.SyncPairDataset`, the paper's recipe); with "clips" a batch
+holds several windows of each of a few clips (:class:`~train_expert.clip_batches.ClipGroupBatches`), the margin BCE
+takes its positives and negatives from the batch's all-pairs matrix, and ``contrastive_weight`` adds the multi-way
+contrastive term (:mod:`train_expert.objectives`). ``max_minutes`` bounds the wall-clock training time: the run then
+stops, evaluates and exports as at ``max_steps``, and the cosine follows elapsed time when that is ahead of the steps.
+Adam with ``lr`` and
 ``betas`` (defaults 5e-4 and (0.9, 0.999)); the gradient norm is clipped to ``grad_clip``; the learning rate warms up
 linearly over ``warmup_steps`` and decays along a cosine to ``lr * min_lr_ratio`` at ``max_steps``.
 
@@ -28,11 +34,13 @@ from unisync_loss import MarginBCELoss, SampleKind, UniSyncExpert, install_exper
 from unisync_loss.audio.features import precompute_features
 from unisync_loss.data import ClipStore
 
+from .clip_batches import ClipGroupBatches
 from .checkpointing import LAST_NAME, atomic_save, export_expert, load_checkpoint, rng_state, set_rng_state
 from .config import TrainConfig, save_config
 from .distributed import DistContext, all_gather_objects, barrier, broadcast_buffers, broadcast_object, init_distributed
 from .evaluate import protocol_a
 from .monitor import Monitor
+from .objectives import balanced_pairs, multiway_contrastive, pair_kinds
 from .sampling import ResumableDistributedSampler, SyncPairDataset
 from .schedule import warmup_cosine
 from .windows import WindowSource
@@ -77,7 +85,11 @@ class Trainer:
         self._build_data(ClipStore(config.data), progress)
         self.net = DistributedDataParallel(self.model) if self.ctx.distributed else self.model
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=tuple(config.betas))
-        self.scheduler = warmup_cosine(self.optimizer, config.warmup_steps, config.max_steps, config.min_lr_ratio)
+        self.elapsed = 0.0  # seconds of training (loop time) so far, kept across resumes
+        self._time_up = False
+        budget = config.max_minutes * 60.0
+        self.scheduler = warmup_cosine(self.optimizer, config.warmup_steps, config.max_steps, config.min_lr_ratio,
+                                       time_fraction=(lambda: self.elapsed / budget) if budget else None)
         self.amp_dtype = resolve_amp(config.amp, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
         self.loss_fn = MarginBCELoss(0.0, config.same_margin, config.cross_margin).to(device)
@@ -101,21 +113,29 @@ class Trainer:
         barrier(self.ctx)
         shares = dict(positive_share=c.positive_share, other_clip_share=c.other_clip_share, min_shift=c.min_shift,
                       max_shift=c.max_shift)
-        train_source = WindowSource(store, arep, vrep, c.train_split, min_starts=c.min_shift + 1)
-        self.train_set = SyncPairDataset(train_source, c.samples_per_epoch, seed=c.seed, cross_share=c.cross_share,
-                                         **shares)
+        clips = c.batching == "clips"
+        min_starts = max(c.min_shift + 1, c.windows_per_clip if clips else 0)
+        train_source = WindowSource(store, arep, vrep, c.train_split, min_starts=min_starts)
+        if clips:
+            self.train_set = ClipGroupBatches(train_source, max(1, c.samples_per_epoch // c.batch_size) * self.ctx.world_size,
+                                              c.clips_per_batch(self.ctx.world_size), c.windows_per_clip, seed=c.seed)
+        else:
+            self.train_set = SyncPairDataset(train_source, c.samples_per_epoch, seed=c.seed,
+                                             cross_share=c.cross_share, **shares)
         val_source = WindowSource(store, arep, vrep, c.val_split, min_starts=c.min_shift + 1)
         val_cross = c.cross_share if len(val_source.clips_of_speaker) > 1 else 0.0
         self.val_set = SyncPairDataset(val_source, c.val_pairs, seed=c.seed + VAL_SEED_OFFSET, cross_share=val_cross,
                                        **shares)
+        items_per_step = 1 if clips else self.per_rank_batch  # a clip-batch item is a whole batch
         self.sampler = ResumableDistributedSampler(self.train_set, self.ctx.world_size, self.ctx.rank,
-                                                   self.per_rank_batch, seed=c.seed)
-        self.steps_per_epoch = len(self.sampler.inner) // self.per_rank_batch
+                                                   items_per_step, seed=c.seed)
+        self.steps_per_epoch = len(self.sampler.inner) // items_per_step
         if self.steps_per_epoch < 1:
             raise ValueError(f"samples_per_epoch: {c.samples_per_epoch} gives no full batch of {c.batch_size}")
         cuda = self.device.type == "cuda"
-        self.loader = DataLoader(self.train_set, batch_size=self.per_rank_batch, sampler=self.sampler,
-                                 num_workers=c.num_workers, pin_memory=c.pin_memory and cuda, drop_last=True)
+        self.loader = DataLoader(self.train_set, batch_size=None if clips else self.per_rank_batch,
+                                 sampler=self.sampler, num_workers=c.num_workers, pin_memory=c.pin_memory and cuda,
+                                 drop_last=not clips)
 
     def _resume(self) -> None:
         path = self.out / "checkpoints" / LAST_NAME
@@ -134,15 +154,16 @@ class Trainer:
         set_rng_state(rngs[self.ctx.rank] if self.ctx.rank < len(rngs) else rngs[0])
         self.step, self.epoch, self.batches_done = state["step"], state["epoch"], state["batches_done"]
         self.best_accuracy, self.history = state["best_accuracy"], state["history"]
+        self.elapsed = state.get("elapsed", 0.0)
         self.resumed_from = self.step
 
     # ------------------------------------------------------------------------------------------------ loop
     def train(self) -> dict[str, Any]:
-        """Train to ``max_steps``; returns a summary (steps, best accuracy, throughput, history)."""
+        """Train to ``max_steps`` or ``max_minutes``; returns a summary (steps, best accuracy, throughput, history)."""
         c = self.config
         train_time, data_time, samples = 0.0, 0.0, 0
         try:
-            while self.step < c.max_steps:
+            while not self._done():
                 self.sampler.set_position(self.epoch, self.batches_done)
                 self.train_set.set_epoch(self.epoch)
                 tick = time.perf_counter()
@@ -154,12 +175,14 @@ class Trainer:
                     now = time.perf_counter()
                     data_time += loaded - tick
                     train_time += now - tick
+                    self.elapsed += now - tick
                     samples += c.batch_size
+                    self._check_time()
                     self.monitor.step(self.step, values, log=bool(values))
                     if self.step >= c.chance_check_steps and not self.monitor.warned and values:
                         self.monitor.check_chance(self.step, self._diagnostics)
                     self._after_step()
-                    if self.step >= c.max_steps:
+                    if self._done():
                         break
                     tick = time.perf_counter()
                 else:
@@ -171,24 +194,53 @@ class Trainer:
             "steps": self.step, "best_accuracy": self.best_accuracy, "history": self.history,
             "samples_per_second": samples / train_time if train_time else float("nan"),
             "data_wait_share": data_time / train_time if train_time else float("nan"),
-            "resumed_from": self.resumed_from, "out": str(self.out),
+            "resumed_from": self.resumed_from, "out": str(self.out), "elapsed_minutes": self.elapsed / 60.0,
+            "stopped_by": "time" if self._time_up else "steps",
         }
+
+    def _done(self) -> bool:
+        return self.step >= self.config.max_steps or self._time_up
+
+    def _check_time(self) -> None:
+        """Set ``_time_up`` once ``max_minutes`` of training have passed (rank 0 decides for every rank)."""
+        if not self.config.max_minutes:
+            return
+        up = self.elapsed >= self.config.max_minutes * 60.0
+        self._time_up = bool(broadcast_object(self.ctx, up)) if self.ctx.distributed else up
 
     def _due(self, every: int) -> bool:
         next_step = self.step + 1
         return next_step % every == 0 or next_step == self.config.max_steps
+
+    def _objective(self, batch: dict[str, torch.Tensor], a: torch.Tensor, v: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(loss, p, kind)`` of a batch: the margin BCE (+ the contrastive term on clip batches); ``p`` and ``kind``
+        are the pairs the BCE saw."""
+        c, dev = self.config, self.device
+        if c.batching == "pairs":
+            kind = batch["kind"].to(dev, non_blocking=True)
+            p = sync_probability(a, v)
+            return self.loss_fn(p, kind), p, kind
+        kinds = pair_kinds(*(batch[k].to(dev) for k in ("clip", "start", "speaker")), min_shift=c.min_shift)
+        an = F.normalize(F.relu(a.float()), dim=-1, eps=1e-8)
+        vn = F.normalize(F.relu(v.float()), dim=-1, eps=1e-8)
+        similarity = vn @ an.T  # (visual i, audio j)
+        generator = torch.Generator().manual_seed(c.seed * 1_000_003 + self.step * 97 + self.ctx.rank)
+        p, kind = balanced_pairs(similarity.clamp(0.0, 1.0), kinds, c.cross_share, generator)
+        loss = self.loss_fn(p, kind)
+        if c.contrastive_weight > 0:
+            loss = loss + c.contrastive_weight * multiway_contrastive(similarity, kinds, c.temperature)
+        return loss, p, kind
 
     def _train_step(self, batch: dict[str, torch.Tensor], log: bool) -> dict[str, float]:
         c, dev = self.config, self.device
         self.net.train()
         audio = batch["audio"].to(dev, non_blocking=True)
         visual = batch["visual"].to(dev, non_blocking=True)
-        kind = batch["kind"].to(dev, non_blocking=True)
         autocast = torch.autocast(dev.type, dtype=self.amp_dtype) if self.amp_dtype else nullcontext()
         with autocast:
             a, v = self.net(audio, visual)
-        p = sync_probability(a, v)
-        loss = self.loss_fn(p, kind)
+        loss, p, kind = self._objective(batch, a, v)
         if c.l2_weight > 0:
             loss = loss + l2_penalty(self.model, c.l2_weight)
         self.optimizer.zero_grad(set_to_none=True)
@@ -210,7 +262,7 @@ class Trainer:
 
     def _after_step(self) -> None:
         c = self.config
-        at_end = self.step >= c.max_steps
+        at_end = self._done()
         evaluate, save = self.step % c.eval_every == 0 or at_end, self.step % c.checkpoint_every == 0 or at_end
         if evaluate or save:
             broadcast_buffers(self.ctx, self.model)
@@ -241,6 +293,7 @@ class Trainer:
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "rng": rngs,
                 "step": self.step, "epoch": self.epoch, "batches_done": self.batches_done,
                 "best_accuracy": self.best_accuracy, "history": self.history, "config": self.config.to_dict(),
+                "elapsed": self.elapsed,
             }, path)
         barrier(self.ctx)
         return path

@@ -56,6 +56,14 @@ class VectorLift(nn.Module):
         return self.net(x)
 
 
+class TemporalCentring(nn.Module):
+    """Subtract the window's mean frame: ``(N, T, ...) -> (N, T, ...)``, so that only what changes within the window
+    (the moving mouth) remains and the face's identity and lighting, constant over 0.2 s, cancel out."""
+
+    def forward(self, x):
+        return x - x.mean(dim=1, keepdim=True)
+
+
 def image_stem(in_channels: int, channels: int, activation: str) -> nn.Sequential:
     """Reduce a stack of images ``(N, in_channels, H, W)`` to ``(N, channels, H/4, W/4)``."""
     mid = max(32, channels // 4)

@@ -34,13 +34,19 @@ class Representation(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - set(self.defaults))
+        defaults = self.option_defaults()
+        unknown = sorted(set(options) - set(defaults))
         if unknown:
             raise ValueError(
-                f"{self.name} representation: unknown options {unknown}; expected some of {sorted(self.defaults)}"
+                f"{self.name} representation: unknown options {unknown}; expected some of {sorted(defaults)}"
             )
-        self.options = {**self.defaults, **options}
+        self.options = {**defaults, **options}
         self.check_options()
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        """Every option this representation takes, with its default."""
+        return dict(cls.defaults)
 
     # ----------------------------------------------------------------------------------------------- the spec
     @property
@@ -116,10 +122,32 @@ class AudioRepresentation(Representation):
 
 
 class VisualRepresentation(Representation):
-    """A per-video-frame visual sequence at 25 fps."""
+    """A per-video-frame visual sequence at 25 fps.
+
+    Option shared by every visual representation: ``temporal_centring`` (default false): the stem subtracts each
+    window's mean frame (:class:`~unisync_loss.layers.TemporalCentring`; landmarks after their per-window
+    normalisation), so that only what moves within the 0.2 s window reaches the network. Inputs are unchanged.
+    """
 
     modality = "visual"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if not isinstance(self.options["temporal_centring"], bool):
+            raise ValueError(f"{self.name} representation: temporal_centring must be true or false, got "
+                             f"{self.options['temporal_centring']!r}")
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        return {**cls.defaults, "temporal_centring": False}
+
+    def centring(self) -> list[nn.Module]:
+        """``[TemporalCentring()]`` when the option is on, else ``[]`` (to splice into a stem)."""
+        from ..layers import TemporalCentring
+
+        return [TemporalCentring()] if self.options["temporal_centring"] else []
 
     @property
     def rate(self) -> float:
         return VIDEO_FPS
+

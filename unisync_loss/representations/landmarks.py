@@ -43,4 +43,5 @@ class LandmarksRepresentation(VisualRepresentation):
 
     def build_stem(self, channels: int, activation: str) -> nn.Module:
         k, d = self.frame_shape
-        return nn.Sequential(NormalizeLandmarks(), VectorLift(k * d, channels, height=16, activation=activation))
+        return nn.Sequential(NormalizeLandmarks(), *self.centring(),
+                             VectorLift(k * d, channels, height=16, activation=activation))

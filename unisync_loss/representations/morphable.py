@@ -24,4 +24,5 @@ class MorphableModelRepresentation(VisualRepresentation):
         return (self.options["num_coeffs"],)
 
     def build_stem(self, channels: int, activation: str) -> nn.Module:
-        return VectorLift(self.options["num_coeffs"], channels, height=16, activation=activation)
+        return nn.Sequential(*self.centring(),
+                             VectorLift(self.options["num_coeffs"], channels, height=16, activation=activation))

@@ -58,6 +58,7 @@ class ParsingRepresentation(VisualRepresentation):
 
     def build_stem(self, channels: int, activation: str) -> nn.Module:
         return nn.Sequential(
+            *self.centring(),
             Rearrange("n t c h w -> n (t c) h w"),
             image_stem(self.window * self.options["num_classes"], channels, activation),
         )

@@ -35,6 +35,13 @@ def list_representations(modality: str | None = None) -> list[str]:
     return sorted(n for n, c in _REGISTRY.items() if modality is None or c.modality == modality)
 
 
+def representation_class(name: str) -> type[Representation]:
+    """The registered class of ``name`` (its ``defaults`` list the options it takes)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"representation: unknown name {name!r}; registered: {list_representations()}")
+    return _REGISTRY[name]
+
+
 def create_representation(spec: str | dict[str, Any] | Representation, modality: str | None = None) -> Representation:
     """Build a representation from a name, a config dict ``{"name": ..., **options}`` or an instance."""
     if isinstance(spec, Representation):
@@ -47,9 +54,7 @@ def create_representation(spec: str | dict[str, Any] | Representation, modality:
             name = options.pop("name")
         else:
             raise ValueError(f"representation: expected a name or a dict with a 'name' key, got {spec!r}")
-        if name not in _REGISTRY:
-            raise ValueError(f"representation: unknown name {name!r}; registered: {list_representations()}")
-        rep = _REGISTRY[name](**options)
+        rep = representation_class(name)(**options)
     if modality is not None and rep.modality != modality:
         raise ValueError(
             f"representation {rep.name!r} is {rep.modality}, but a {modality} representation was expected; "

@@ -44,5 +44,5 @@ class RGBRepresentation(VisualRepresentation):
 
     def build_stem(self, channels: int, activation: str) -> nn.Module:
         return nn.Sequential(
-            Rearrange("n t c h w -> n (t c) h w"), image_stem(self.window * 3, channels, activation)
+            *self.centring(), Rearrange("n t c h w -> n (t c) h w"), image_stem(self.window * 3, channels, activation)
         )

@@ -26,7 +26,8 @@ def test_frames_needed():
         audio_frame_index(3, 0, 80)
 
 
-def test_cli_lists_commands_and_reports_errors(capsys):
+def test_cli_lists_commands_and_reports_errors(capsys, unisync_commands):
     with pytest.raises(SystemExit):
         main(["--help"])
-    assert "demo" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "demo" in out and "score" in out

@@ -35,6 +35,7 @@ from .sampling import SyncPairDataset
 from .windows import WindowSource
 
 CONTEXTS = (5, 7, 9, 11, 13, 15)
+HELP = "Evaluate a sync expert on a clip store: binary accuracy / AUC / EER and offset accuracy at K5..K15."
 
 
 @torch.no_grad()

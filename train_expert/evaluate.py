@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from unisync_loss import SampleKind, UniSyncExpert
 from unisync_loss.audio.features import precompute_features
 from unisync_loss.data import ClipStore
+from unisync_loss.metrics.offsets import best_offset
 from unisync_loss.validation import check_positive_int
 
 from .metrics import equal_error_rate, roc_auc
@@ -118,7 +119,7 @@ def offset_accuracy(scores: np.ndarray, context: int, max_offset: int, tolerance
         return None
     cumulative = np.cumsum(np.vstack([np.zeros((1, scores.shape[1])), scores]), axis=0)
     averaged = (cumulative[width:] - cumulative[:-width]) / width
-    predicted = averaged.argmax(axis=1) - max_offset
+    predicted, _ = best_offset(averaged, np.arange(-max_offset, max_offset + 1))
     return float((np.abs(predicted) <= tolerance).mean())
 
 

@@ -14,8 +14,18 @@ AUDIO_REPS = ("mel", "hubert")
 VISUAL_REPS = ("rgb", "parsing", "landmarks", "3dmm")
 PAIRS = list(itertools.product(AUDIO_REPS, VISUAL_REPS))
 
-#: Folder of real talking-face clips kept beside the project (absent on some machines).
-REAL_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
+#: Folder of real talking-face clips kept beside the project, ``../shared/data/real_clips`` (absent on some machines).
+_REAL_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
+REAL_CLIP_NAMES = ("clip_a.mp4", "clip_b.mp4", "clip_c.mp4")
+
+
+@pytest.fixture(scope="session")
+def real_clips() -> Path:
+    """The folder holding the real clips :data:`REAL_CLIP_NAMES`; the test is skipped when one is missing."""
+    missing = [name for name in REAL_CLIP_NAMES if not (_REAL_CLIPS / name).is_file()]
+    if missing:
+        pytest.skip(f"real clips {', '.join(missing)} not found in ../shared/data/real_clips beside the repository")
+    return _REAL_CLIPS
 
 
 @pytest.fixture(autouse=True)

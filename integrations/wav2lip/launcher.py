@@ -12,6 +12,10 @@ relative paths in the script's arguments are relative to the Wav2Lip folder, as 
 launcher hands it a temporary ``{"state_dict": ...}`` file holding the same expert weights. Upstream ``audio.py`` calls
 ``librosa.filters.mel(sr, n_fft, ...)`` positionally, which librosa >= 0.10 rejects (Wav2Lip issues #471, #613): for
 the run only, ``librosa.filters.mel`` accepts those positional arguments again. No user file is edited.
+
+Upstream's scripts import ``librosa``, ``cv2`` and ``scipy``, which the project itself does not need: the ``wav2lip``
+extra installs them (``pip install 'unisync-loss[wav2lip]'``; in this repository ``bash run.sh setup wav2lip``). The
+launcher checks for them first and says so, instead of a ``ModuleNotFoundError`` from inside upstream's ``audio.py``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ REQUIRED = ("models/__init__.py", "audio.py", "hparams.py")
 UPSTREAM_MODULES = ("models", "audio", "hparams")
 #: librosa < 0.10 order of ``librosa.filters.mel``'s arguments.
 MEL_POSITIONAL = ("sr", "n_fft", "n_mels", "fmin", "fmax", "htk", "norm", "dtype")
+#: Modules upstream's training scripts import that the project does not need (module -> what provides it).
+UPSTREAM_DEPENDENCIES = {"librosa": "librosa", "cv2": "opencv-python-headless", "scipy": "scipy"}
+INSTALL_HINT = ("pip install 'unisync-loss[wav2lip]' (from this repository: bash run.sh setup wav2lip, "
+                "or pip install -e '.[wav2lip]')")
 EXPERT_FLAG = "--syncnet_checkpoint_path"
 TAG = "[unisync-wav2lip]"
 
@@ -49,6 +57,17 @@ def check_wav2lip_dir(path: str | os.PathLike, hq: bool = False) -> Path:
     if missing:
         raise ValueError(f"wav2lip_dir: {root} is not a Wav2Lip repository: missing {', '.join(missing)}")
     return root
+
+
+def check_upstream_dependencies() -> None:
+    """``ValueError`` naming what to install when a module upstream's scripts import cannot be found."""
+    import importlib.util
+
+    missing = [name for name in UPSTREAM_DEPENDENCIES if importlib.util.find_spec(name) is None]
+    if missing:
+        packages = ", ".join(UPSTREAM_DEPENDENCIES[name] for name in missing)
+        raise ValueError(f"Wav2Lip's training scripts import {', '.join(missing)}, which this Python "
+                         f"({sys.executable}) lacks ({packages}): {INSTALL_HINT}")
 
 
 @contextlib.contextmanager
@@ -175,16 +194,23 @@ def launch(wav2lip_dir: str | os.PathLike, script_args: list[str], hq: bool = Fa
     script = root / SCRIPTS[hq]
     with tempfile.TemporaryDirectory(prefix="unisync-wav2lip-") as tmp:
         args, expert_dir = resolve_expert(list(script_args), expert, Path(tmp))
-        with upstream_environment(root, [str(script), *args]), librosa_positional_mel() as note:
-            if note:
-                print(note, flush=True)
-            install_adapter(expert_dir, overrides or {})
-            print(f"{TAG} models.SyncNet_color -> UniSync mel-rgb expert from {expert_dir} (eval mode, frozen)",
-                  flush=True)
-            try:
-                runpy.run_path(str(script), run_name="__main__")
-            except SystemExit as stop:
-                return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        with upstream_environment(root, [str(script), *args]):
+            check_upstream_dependencies()
+            return _run_script(script, expert_dir, overrides)
+
+
+def _run_script(script: Path, expert_dir: Path, overrides: dict[str, object] | None) -> int:
+    """Run ``script`` as ``__main__`` (inside :func:`upstream_environment`) with the adapter installed."""
+    with librosa_positional_mel() as note:
+        if note:
+            print(note, flush=True)
+        install_adapter(expert_dir, overrides or {})
+        print(f"{TAG} models.SyncNet_color -> UniSync mel-rgb expert from {expert_dir} (eval mode, frozen)",
+              flush=True)
+        try:
+            runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as stop:
+            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     return 0
 
 

@@ -26,12 +26,12 @@ import contextlib
 import functools
 import inspect
 import os
-import runpy
 import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from ..checkout import checkout_environment, run_script
 from .expert_adapter import UniSyncSyncNet, load_unisync_expert
 
 SCRIPTS = {False: "wav2lip_train.py", True: "hq_wav2lip_train.py"}
@@ -149,24 +149,6 @@ def resolve_expert(script_args: list[str], expert: str | None, workdir: Path) ->
     return args, folder.resolve()
 
 
-@contextlib.contextmanager
-def upstream_environment(root: Path, argv: list[str]) -> Iterator[None]:
-    """cwd, ``sys.path``, ``sys.argv`` of a run from ``root``; the user's top-level modules imported fresh."""
-    saved = (os.getcwd(), list(sys.path), list(sys.argv))
-    shadowed = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] in UPSTREAM_MODULES}
-    os.chdir(root)
-    sys.path.insert(0, str(root))
-    sys.argv = argv
-    try:
-        yield
-    finally:
-        for k in [k for k in sys.modules if k.split(".")[0] in UPSTREAM_MODULES]:
-            del sys.modules[k]
-        sys.modules.update(shadowed)
-        os.chdir(saved[0])
-        sys.path[:], sys.argv[:] = saved[1], saved[2]
-
-
 def install_adapter(expert_dir: Path, overrides: dict[str, object]) -> None:
     """Replace ``SyncNet_color`` in the user's ``models`` package; apply hparams overrides."""
     import importlib
@@ -194,24 +176,20 @@ def launch(wav2lip_dir: str | os.PathLike, script_args: list[str], hq: bool = Fa
     script = root / SCRIPTS[hq]
     with tempfile.TemporaryDirectory(prefix="unisync-wav2lip-") as tmp:
         args, expert_dir = resolve_expert(list(script_args), expert, Path(tmp))
-        with upstream_environment(root, [str(script), *args]):
+        with checkout_environment(root, [str(script), *args], UPSTREAM_MODULES):
             check_upstream_dependencies()
             return _run_script(script, expert_dir, overrides)
 
 
 def _run_script(script: Path, expert_dir: Path, overrides: dict[str, object] | None) -> int:
-    """Run ``script`` as ``__main__`` (inside :func:`upstream_environment`) with the adapter installed."""
+    """Run ``script`` as ``__main__`` (inside :func:`checkout_environment`) with the adapter installed."""
     with librosa_positional_mel() as note:
         if note:
             print(note, flush=True)
         install_adapter(expert_dir, overrides or {})
         print(f"{TAG} models.SyncNet_color -> UniSync mel-rgb expert from {expert_dir} (eval mode, frozen)",
               flush=True)
-        try:
-            runpy.run_path(str(script), run_name="__main__")
-        except SystemExit as stop:
-            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    return 0
+        return run_script(script)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import runpy
 import sys
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
+
+
+class MissingDependency(ValueError):
+    """A module an upstream repository imports is not installed; the message says what to install."""
+
+
+def require_modules(dependencies: Mapping[str, str], who: str, hint: str) -> None:
+    """Raise :class:`MissingDependency` unless every module of ``dependencies`` (module -> package providing it) can
+    be imported; ``who`` imports them, ``hint`` says how to install them."""
+    missing = [name for name in dependencies if importlib.util.find_spec(name) is None]
+    if missing:
+        packages = ", ".join(dependencies[name] for name in missing)
+        raise MissingDependency(f"{who} import {', '.join(missing)}, which this Python ({sys.executable}) lacks "
+                                f"({packages}): {hint}")
 
 
 @contextlib.contextmanager

@@ -14,7 +14,8 @@ NumPy >= 1.24. For this process only, and without editing a file of the checkout
 
 What cannot be adapted is checked first and named with the error GeneFace would give otherwise: the Basel Face Model
 file ``deep_3drecon/BFM/BFM_model_front.mat``, which its tasks and datasets load (licensed; GeneFace's
-``docs/prepare_env/install_guide.md`` says where to get it).
+``docs/prepare_env/install_guide.md`` says where to get it), and the modules its training code imports that the
+project does not need (``numba``: the ``geneface-upstream`` extra).
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import importlib
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from ..checkout import checkout_environment, patched, run_script
+from ..checkout import checkout_environment, patched, require_modules, run_script
 
 TAG = "[unisync-geneface]"
 ENTRY = "tasks/run.py"
@@ -47,6 +49,11 @@ NUMPY_ALIASES = {
     "unicode": str, "float_": np.float64, "complex_": np.complex128, "string_": np.bytes_, "unicode_": np.str_,
 }
 SNAPSHOT_PATTERNS = ("*.py", "*.yaml")
+#: Modules GeneFace's training imports beyond the project's core: module -> (package, the checkout file importing it).
+UPSTREAM_DEPENDENCIES = {"numba": ("numba", "tasks/audio2motion/dataset_utils/euler2quaterion.py"),
+                         "scipy": ("scipy", BFM_USERS), "tensorboard": ("tensorboard", "utils/commons/base_task.py")}
+INSTALL_HINT = ("pip install 'unisync-loss[geneface-upstream]' (from this repository: bash run.sh setup "
+                "geneface-upstream, or pip install -e '.[geneface-upstream]')")
 
 
 class MissingPrerequisite(RuntimeError):
@@ -76,9 +83,10 @@ def numpy_aliases() -> Iterator[list[str]]:
     """Define the removed NumPy aliases that are missing; yields their names; removes them again afterwards."""
     added = []
     for name, value in NUMPY_ALIASES.items():
-        try:
-            getattr(np, name)
-        except AttributeError:
+        with warnings.catch_warnings():  # NumPy 2 warns when a removed alias is looked up
+            warnings.simplefilter("ignore")
+            present = hasattr(np, name)
+        if not present:
             setattr(np, name, value)
             added.append(name)
     try:
@@ -150,6 +158,8 @@ def launch(geneface_dir: str | os.PathLike, run_args: list[str]) -> int:
     """Run the checkout's ``tasks/run.py`` with ``run_args`` (``--config``, ``--exp_name`` ...). Returns its status."""
     root = check_geneface_dir(geneface_dir)
     check_bfm(root)
+    imported = {module: package for module, (package, user) in UPSTREAM_DEPENDENCIES.items() if (root / user).is_file()}
+    require_modules(imported, "GeneFace's training code", INSTALL_HINT)
     argv = [str(root / ENTRY), *run_args]
     with checkout_environment(root, argv, UPSTREAM_PACKAGES), numpy_aliases() as added, contextlib.ExitStack() as stack:
         notes = [f"NumPy {np.__version__}: np.{', np.'.join(added)} defined again" if added else None,
@@ -172,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     run_args = args.run_args[1:] if args.run_args[:1] == ["--"] else args.run_args
     try:
         return launch(args.geneface_dir, run_args)
-    except (MissingPrerequisite, FileNotFoundError) as err:
+    except (MissingPrerequisite, FileNotFoundError, ValueError) as err:
         print(f"{TAG} error: {err}", file=sys.stderr)
         return 2
 

@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ..checkout import checkout_environment, run_script
+from ..checkout import checkout_environment, require_modules, run_script
 from .expert_adapter import UniSyncSyncNet, load_unisync_expert
 
 SCRIPTS = {False: "wav2lip_train.py", True: "hq_wav2lip_train.py"}
@@ -57,17 +57,6 @@ def check_wav2lip_dir(path: str | os.PathLike, hq: bool = False) -> Path:
     if missing:
         raise ValueError(f"wav2lip_dir: {root} is not a Wav2Lip repository: missing {', '.join(missing)}")
     return root
-
-
-def check_upstream_dependencies() -> None:
-    """``ValueError`` naming what to install when a module upstream's scripts import cannot be found."""
-    import importlib.util
-
-    missing = [name for name in UPSTREAM_DEPENDENCIES if importlib.util.find_spec(name) is None]
-    if missing:
-        packages = ", ".join(UPSTREAM_DEPENDENCIES[name] for name in missing)
-        raise ValueError(f"Wav2Lip's training scripts import {', '.join(missing)}, which this Python "
-                         f"({sys.executable}) lacks ({packages}): {INSTALL_HINT}")
 
 
 @contextlib.contextmanager
@@ -177,7 +166,7 @@ def launch(wav2lip_dir: str | os.PathLike, script_args: list[str], hq: bool = Fa
     with tempfile.TemporaryDirectory(prefix="unisync-wav2lip-") as tmp:
         args, expert_dir = resolve_expert(list(script_args), expert, Path(tmp))
         with checkout_environment(root, [str(script), *args], UPSTREAM_MODULES):
-            check_upstream_dependencies()
+            require_modules(UPSTREAM_DEPENDENCIES, "Wav2Lip's training scripts", INSTALL_HINT)
             return _run_script(script, expert_dir, overrides)
 
 

@@ -1,6 +1,5 @@
 """Reading audio from audio files and video containers, and bringing any samples to 16 kHz mono float32."""
 
-from pathlib import Path
 
 import av
 import numpy as np
@@ -11,7 +10,6 @@ from unisync_loss.audio.activity import is_silent, rms_db
 from unisync_loss.audio.io import as_waveform, load_audio, read_audio, to_float
 from unisync_loss.audio.resample import resample
 
-REAL_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
 RATE = 44100
 
 
@@ -121,10 +119,8 @@ def test_silence_is_detectable():
 
 
 @pytest.mark.parametrize("clip, seconds", [("clip_a.mp4", 6.1), ("clip_b.mp4", 5.0), ("clip_c.mp4", 10.0)])
-def test_real_clips(clip, seconds):
-    path = REAL_CLIPS / clip
-    if not path.is_file():
-        pytest.skip(f"real clips not available ({REAL_CLIPS} is absent)")
+def test_real_clips(real_clips, clip, seconds):
+    path = real_clips / clip
     samples, rate = read_audio(path)
     assert rate == 44100 and samples.shape[0] == 2
     wave = load_audio(path)

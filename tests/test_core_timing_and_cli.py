@@ -26,7 +26,18 @@ def test_frames_needed():
         audio_frame_index(3, 0, 80)
 
 
-def test_cli_lists_commands_and_reports_errors(capsys):
+def test_cli_lists_commands_and_reports_errors(capsys, unisync_commands):
     with pytest.raises(SystemExit):
         main(["--help"])
-    assert "demo" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "demo" in out and "score" in out
+
+
+def test_indices_of_any_integral_type_are_accepted():
+    import numpy as np
+
+    for index in (82, np.int64(82), np.int32(82), np.uint16(82)):
+        assert audio_frame_index(index, 25, 80) == 262
+    for bad in (82.0, True, "82", np.float32(82)):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            audio_frame_index(bad, 25, 80)

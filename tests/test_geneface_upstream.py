@@ -266,3 +266,50 @@ def test_train_sh_refuses_what_is_not_a_checkout_or_an_expert(geneface, tmp_path
     expert = save_expert(tmp_path / "expert")
     bad = run("--geneface-dir", str(geneface), "--expert", str(expert), "--stage", "postnet")
     assert bad.returncode == 2 and "--stage postnet needs --config" in bad.stderr
+
+
+def test_launcher_names_the_bfm_file_and_missing_modules_before_running(geneface, tmp_path):
+    from integrations.geneface import launcher
+
+    (geneface / "data_util").mkdir(exist_ok=True)
+    (geneface / launcher.BFM_USERS).write_text("class Face3DHelper:\n    pass\n")
+    expert = save_expert(tmp_path / "expert")
+    run = subprocess.run(["bash", str(TRAIN_SH), "--geneface-dir", str(geneface), "--expert", str(expert)],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHON": sys.executable})
+    assert run.returncode == 2
+    assert "BFM_model_front.mat is missing" in run.stderr
+    assert "No such file or directory: 'deep_3drecon/BFM/BFM_model_front.mat'" in run.stderr
+    (geneface / launcher.BFM_FILE).parent.mkdir(parents=True)
+    (geneface / launcher.BFM_FILE).write_bytes(b"")
+    euler = geneface / "tasks/audio2motion/dataset_utils/euler2quaterion.py"
+    euler.parent.mkdir(parents=True, exist_ok=True)
+    euler.write_text("import numba\n")
+    if importlib.util.find_spec("numba") is None:
+        assert launcher.main(["--geneface-dir", str(geneface)]) == 2
+
+
+def test_launcher_adapts_numpy_cuda_and_rsync_for_the_run_only(geneface, tmp_path, monkeypatch):
+    import contextlib
+
+    import numpy as np
+
+    from integrations.geneface import launcher
+
+    with launcher.numpy_aliases() as added:
+        assert np.Inf == float("inf") and np.isnan(np.NaN) and np.long(3) == 3
+    assert "Inf" not in added or not hasattr(np, "Inf")  # removed again afterwards
+    (geneface / "data_util").mkdir(exist_ok=True)
+    (geneface / launcher.BFM_USERS).write_text(
+        "class Face3DHelper:\n    def __init__(self, bfm_dir='BFM', use_gpu=True):\n        self.use_gpu = use_gpu\n")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with contextlib.ExitStack() as stack:
+        assert "CPU" in launcher.face3d_on_cpu(stack, geneface)
+        helper = importlib.import_module("data_util.face3d_helper").Face3DHelper
+        assert helper().use_gpu is False and helper("BFM", True).use_gpu is False
+    assert helper().use_gpu is True  # restored
+    (tmp_path / "src/pkg/__pycache__").mkdir(parents=True)
+    for name in ("pkg/a.py", "pkg/b.yaml", "pkg/c.txt", "pkg/__pycache__/a.cpython-311.py"):
+        (tmp_path / "src" / name).write_text("x")
+    monkeypatch.chdir(tmp_path / "src")
+    assert launcher.copy_sources(["pkg", "absent"], tmp_path / "codes") == 2
+    assert sorted(p.name for p in (tmp_path / "codes/pkg").iterdir()) == ["a.py", "b.yaml"]

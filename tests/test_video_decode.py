@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from test_video_media import frame_index, index_frame, real_clip, tone, write_video
+from test_video_media import frame_index, index_frame, tone, write_video
 
 from unisync_loss.video import VideoDecodeError, iter_frames, probe_video, read_audio, read_video
 
@@ -67,9 +67,9 @@ def test_leading_audio_before_the_first_frame_is_cut(tmp_path):
     assert onset < 0.01 * 16000
 
 
-def test_real_clips_frame_count_matches_duration_at_25fps():
+def test_real_clips_frame_count_matches_duration_at_25fps(real_clips):
     for name in ("clip_a.mp4", "clip_b.mp4", "clip_c.mp4"):
-        path = real_clip(name)
+        path = real_clips / name
         info = probe_video(path)
         count = sum(1 for _ in iter_frames(path))
         assert abs(count - info.duration * 25) <= 1, (name, count, info.duration)
@@ -77,8 +77,8 @@ def test_real_clips_frame_count_matches_duration_at_25fps():
         assert abs(len(audio) / 16000 - info.duration) < 0.1
 
 
-def test_real_clip_at_22fps_is_resampled_not_relabelled():
-    info = probe_video(real_clip("clip_a.mp4"))
+def test_real_clip_at_22fps_is_resampled_not_relabelled(real_clips):
+    info = probe_video(real_clips / "clip_a.mp4")
     assert info.source_fps == pytest.approx(1350 / 61, rel=1e-3)
     assert sum(1 for _ in iter_frames(info.path)) > 135 + 15  # 135 source frames, 6.1 s -> about 152 at 25 fps
 

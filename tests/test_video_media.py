@@ -9,16 +9,6 @@ import av
 import numpy as np
 import pytest
 
-REAL_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
-
-
-def real_clip(name: str) -> Path:
-    path = REAL_CLIPS / name
-    if not path.is_file():
-        pytest.skip(f"real clip {name} not found: expected the shared real_clips folder beside the repository")
-    return path
-
-
 def index_frame(index: int, size=(64, 64)) -> np.ndarray:
     """A frame showing ``index`` in binary as 8 black/white vertical stripes (survives lossy coding)."""
     frame = np.zeros((*size, 3), np.uint8)

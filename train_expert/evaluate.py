@@ -23,18 +23,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss import SampleKind, UniSyncExpert
 from unisync_loss.audio.features import precompute_features
 from unisync_loss.data import ClipStore
-from unisync_loss.validation import check_positive_int
+from unisync_loss.metrics.offsets import best_offset
+from unisync_loss.validation import check_positive_int, is_integer
 
 from .metrics import equal_error_rate, roc_auc
 from .sampling import SyncPairDataset
 from .windows import WindowSource
 
 CONTEXTS = (5, 7, 9, 11, 13, 15)
+HELP = "Evaluate a sync expert on a clip store: binary accuracy / AUC / EER and offset accuracy at K5..K15."
 
 
 @torch.no_grad()
@@ -67,7 +69,7 @@ def protocol_a(expert, dataset: SyncPairDataset, batch_size: int = 256, device: 
         expert.eval()
     scores, kinds = [], []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    for batch in tqdm(loader, desc="protocol A", disable=not progress, leave=False):
+    for batch in progress_bar(loader, desc="protocol A", disable=not progress, leave=False):
         a = expert.embed_audio(batch["audio"].to(device))
         v = expert.embed_visual(batch["visual"].to(device))
         a, v = F.relu(a.float()), F.relu(v.float())
@@ -117,7 +119,7 @@ def offset_accuracy(scores: np.ndarray, context: int, max_offset: int, tolerance
         return None
     cumulative = np.cumsum(np.vstack([np.zeros((1, scores.shape[1])), scores]), axis=0)
     averaged = (cumulative[width:] - cumulative[:-width]) / width
-    predicted = averaged.argmax(axis=1) - max_offset
+    predicted, _ = best_offset(averaged, np.arange(-max_offset, max_offset + 1))
     return float((np.abs(predicted) <= tolerance).mean())
 
 
@@ -127,13 +129,13 @@ def protocol_b(expert, source: WindowSource, max_offset: int = 15, tolerance: in
     """Offset accuracy per context ``K`` (keys ``"K5"`` ...): per-clip mean, then mean over clips."""
     check_positive_int(max_offset, "max_offset")
     for k in contexts:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 5:
+        if not is_integer(k) or k < 5:
             raise ValueError(f"contexts: expected integers >= 5 (frames), got {list(contexts)}")
     was_training = getattr(expert, "training", False)
     if hasattr(expert, "eval"):
         expert.eval()
     per_context: dict[int, list[float]] = {k: [] for k in contexts}
-    for clip in tqdm(range(len(source.clips)), desc="protocol B", disable=not progress, leave=False):
+    for clip in progress_bar(range(len(source.clips)), desc="protocol B", disable=not progress, leave=False):
         scores = offset_scores(expert, source, clip, max_offset, device, batch_size)
         for k in contexts:
             acc = offset_accuracy(scores, k, max_offset, tolerance)

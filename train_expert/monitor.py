@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+from unisync_loss.progress import progress_bar  # noqa: E402
 
 from unisync_loss import SampleKind  # noqa: E402
 
@@ -77,7 +77,8 @@ class Monitor:
         self.writer = None
         if not enabled:
             return
-        self.bar = tqdm(total=total_steps, initial=start_step, desc="train", disable=not progress, dynamic_ncols=True)
+        self.bar = progress_bar(total=total_steps, initial=start_step, desc="train", disable=not progress,
+                                dynamic_ncols=True)
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 

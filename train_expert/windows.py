@@ -19,7 +19,7 @@ from unisync_loss.audio.features import cached_features
 from unisync_loss.data import ClipStore
 from unisync_loss.representations import AudioRepresentation, VisualRepresentation
 from unisync_loss.timing import audio_frame_index
-from unisync_loss.validation import check_choice
+from unisync_loss.validation import check_choice, is_integer
 
 
 #: Clip-store array holding each visual representation.
@@ -116,11 +116,12 @@ class WindowSource:
         return convert_visual(self.visual_rep, raw)
 
     def _entry(self, clip: int, start: int) -> ClipEntry:
-        if not 0 <= clip < len(self.clips):
-            raise ValueError(f"clip: expected an index in [0, {len(self.clips)}), got {clip}")
+        if not is_integer(clip) or not 0 <= clip < len(self.clips):
+            raise ValueError(f"clip: expected an integer index in [0, {len(self.clips)}), got {clip!r}")
         entry = self.clips[clip]
-        if not 0 <= start < entry.num_starts:
-            raise ValueError(f"start: clip {entry.clip_id!r} has window starts 0..{entry.num_starts - 1}, got {start}")
+        if not is_integer(start) or not 0 <= start < entry.num_starts:
+            raise ValueError(f"start: clip {entry.clip_id!r} has window starts 0..{entry.num_starts - 1}, "
+                             f"got {start!r}")
         return entry
 
 

@@ -12,7 +12,8 @@ margins 0 this is exactly BCE on ``p`` (Wav2Lip's expert loss). ``d/dp`` of each
 (or minus that), never zero for ``p`` in (0, 1). ``p`` is clamped to ``[eps, 1 - eps]`` so the loss is finite at 0, 1.
 
 L2 regularisation is a separate term, :func:`l2_penalty`, added to the loss (not Adam's weight decay, which for Adam
-is not the same thing): ``weight * sum ||w||^2`` over conv and linear weights (not biases or norm parameters).
+is not the same thing): ``weight * sum ||w||^2`` over conv and linear weights (not biases or norm parameters). The
+paper normalises its L2 term by the number of weights ``N``; this is a plain sum, so its ``lambda`` is ``weight * N``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ class MarginBCELoss(nn.Module):
     """``forward(p, kind) -> loss``; ``p`` float ``(N,)`` in [0, 1], ``kind`` integer ``(N,)`` of :class:`SampleKind`.
 
     Args:
-        positive_margin, same_speaker_margin, cross_speaker_margin: margins in [0, 1) (paper: 0, 0.1, 0.3).
+        positive_margin, same_speaker_margin, cross_speaker_margin: margins in [0, 1). Same / cross default to
+            (0.1, 0.3), the paper's best with mel audio; its best with HuBERT is (0.3, 0.7). The paper gives no
+            positive margin: 0 (plain BCE on positives) is this project's choice.
         reduction: "mean", "sum" or "none".
         eps: clamp of ``p``.
     """

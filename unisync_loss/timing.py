@@ -12,6 +12,7 @@ import math
 import torch
 
 from .representations.base import WINDOW_SECONDS
+from .validation import is_integer
 
 _EPS = 1e-9  # guards floor() against 15.999999 from binary fractions such as 80 * 0.2
 
@@ -29,7 +30,7 @@ def frames_per_window(rate: float, seconds: float = WINDOW_SECONDS) -> int:
 
 def audio_frame_index(video_frame: int, fps: float, rate: float) -> int:
     """Index of the audio feature frame at which video frame ``video_frame`` (at ``fps``) starts."""
-    if isinstance(video_frame, bool) or not isinstance(video_frame, int) or video_frame < 0:
+    if not is_integer(video_frame) or video_frame < 0:
         raise ValueError(f"video_frame: expected a non-negative integer, got {video_frame!r}")
     return math.floor(video_frame * _check_rate(rate, "rate") / _check_rate(fps, "fps") + _EPS)
 
@@ -54,14 +55,14 @@ def audio_frames_needed(num_video_frames: int, fps: float, rate: float, stride: 
 
 def video_frames_in(num_samples: int, fps: float, sample_rate: float = 16000) -> int:
     """Whole video frames at ``fps`` spanned by ``num_samples`` audio samples at ``sample_rate`` Hz."""
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 0:
+    if not is_integer(num_samples) or num_samples < 0:
         raise ValueError(f"num_samples: expected a non-negative integer, got {num_samples!r}")
     return math.floor(num_samples * _check_rate(fps, "fps") / _check_rate(sample_rate, "sample_rate") + _EPS)
 
 
 def samples_for_video_frames(num_video_frames: int, fps: float, sample_rate: float = 16000) -> int:
     """Audio samples (rounded) spanning ``num_video_frames`` frames at ``fps``: 640 per frame at 25 fps, 16 kHz."""
-    if isinstance(num_video_frames, bool) or not isinstance(num_video_frames, int) or num_video_frames < 0:
+    if not is_integer(num_video_frames) or num_video_frames < 0:
         raise ValueError(f"num_video_frames: expected a non-negative integer, got {num_video_frames!r}")
     return round(num_video_frames * _check_rate(sample_rate, "sample_rate") / _check_rate(fps, "fps"))
 

@@ -6,6 +6,7 @@ user sees at once which tensor is wrong and why.
 
 from __future__ import annotations
 
+import numbers
 from typing import Sequence
 
 import torch
@@ -66,8 +67,13 @@ def check_choice(value, name: str, choices: Sequence) -> None:
         raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
 
 
+def is_integer(value) -> bool:
+    """Whether ``value`` is an integer of any integral type (``int``, ``np.int64``, ...) and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
-    """Require an integer (not bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    """Require an integer of any integral type (not bool) of at least ``minimum``; returns it as ``int``."""
+    if not is_integer(value) or value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return value
+    return int(value)

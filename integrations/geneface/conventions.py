@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unisync_loss.validation import describe
+from unisync_loss.validation import describe, is_integer
 
 # ------------------------------------------------------------------------------------------------- 3DMM coefficients
 #: Deep3DFaceRecon's 257-coefficient layout: name -> (start, stop).
@@ -215,7 +215,7 @@ def padded_lengths(hubert_lengths) -> tuple[int, int]:
 
 def hubert_window_indices(video_start: int) -> np.ndarray:
     """``(10,)`` HuBERT frames paired with the 5 video frames starting at ``video_start``."""
-    if isinstance(video_start, bool) or not isinstance(video_start, (int, np.integer)) or video_start < 0:
+    if not is_integer(video_start) or video_start < 0:
         raise ValueError(f"video_start: expected a non-negative integer, got {video_start!r}")
     return HUBERT_PER_VIDEO_FRAME * int(video_start) + np.arange(HUBERT_WINDOW)
 

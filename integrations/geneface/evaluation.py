@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from unisync_loss.metrics.offsets import best_offset
 from unisync_loss.validation import check_positive_int
 
 from .conventions import HUBERT_PER_VIDEO_FRAME, MOUTH, VIDEO_WINDOW
@@ -44,9 +45,10 @@ def sync_metrics(profiles: list[dict[int, np.ndarray]]) -> dict[str, float]:
     for profile in profiles:
         offsets = sorted(profile)
         d = np.array([1.0 - profile[k].mean() for k in offsets])
+        offset, confidence = best_offset(d, offsets, lower_is_better=True)
         p0 = np.clip(profile[0], 1e-6, 1.0)
-        per_clip.append({"distance": d.min(), "confidence": np.median(d) - d.min(),
-                         "offset": offsets[int(d.argmin())], "sync_loss": float(-np.log(p0).mean()),
+        per_clip.append({"distance": d.min(), "confidence": confidence,
+                         "offset": offset, "sync_loss": float(-np.log(p0).mean()),
                          "p_sync": float(profile[0].mean())})
     out = {key: float(np.mean([c[key] for c in per_clip])) for key in per_clip[0]}
     out["abs_offset"] = float(np.mean([abs(c["offset"]) for c in per_clip]))

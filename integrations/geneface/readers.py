@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss.audio.features import feature_config
 from unisync_loss.data.clip_store import Clip, ClipStore, feature_key
@@ -168,7 +168,7 @@ def write_clip_store(root: str | Path, clips: list[tuple[MotionClip, str, np.nda
     """
     store = ClipStore.create(root, info={"source": "GeneFace binarized data", **(info or {})})
     hubert_config = feature_config("hubert")  # the key the project's shared feature cache (and train_expert) uses
-    for clip, split, wave in tqdm(clips, desc="write clips", unit="clip", leave=False):
+    for clip, split, wave in progress_bar(clips, desc="write clips", unit="clip", leave=False):
         expected = clip.num_frames * SAMPLE_RATE // FPS
         wave = np.asarray(wave, np.float32)[:expected]
         if len(wave) < expected - SAMPLE_RATE // FPS:
@@ -192,7 +192,7 @@ def lrs3_to_clip_store(binary_dir: str | Path, audio_dir: str | Path, root: str 
     """GeneFace's binarized LRS3 (train and val) + its raw 16 kHz wavs -> a clip store at ``root``."""
     triples, expression = [], {}
     for split in ("train", "val"):
-        for item in tqdm(IndexedDatasetReader(Path(binary_dir) / split), desc=f"LRS3 {split}", unit="clip"):
+        for item in progress_bar(IndexedDatasetReader(Path(binary_dir) / split), desc=f"LRS3 {split}", unit="clip"):
             clip = lrs3_motion_clip(item)
             speaker, clip_name = clip.id.rsplit("_", 1)
             expression[clip.id] = expression_coeffs(np.asarray(item["coeff"], np.float32))

@@ -10,7 +10,8 @@
 #                                       [--config CFG] [--exp-name NAME] [-- GeneFace's tasks/run.py options]
 #       GeneFace's own trainer with the UniSync expert DIR as its sync loss. CFG is the GeneFace config to start from
 #       (default for audio2motion: egs/datasets/lrs3/lm3d_vae_sync.yaml; postnet needs e.g.
-#       egs/datasets/videos/May/lm3d_postnet_sync.yaml). Runs with $PYTHON (default: python) in GeneFace's folder.
+#       egs/datasets/videos/May/lm3d_postnet_sync.yaml). Runs with $PYTHON (default: python) in GeneFace's folder,
+#       through integrations/geneface/launcher.py (adapts NumPy 2, CPU-only machines and a missing rsync for the run).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,4 +69,7 @@ echo "train.sh: config $GENERATED (base $CONFIG, expert $EXPERT), exp_name $EXP_
 
 cd "$GENEFACE_DIR"
 export PYTHONPATH="$GENEFACE_DIR:$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-exec "${PYTHON:-python}" tasks/run.py --config "$GENERATED" --exp_name "$EXP_NAME" ${PASS[@]+"${PASS[@]}"}
+# GeneFace's tasks/run.py, through the launcher: NumPy aliases, CPU Face3DHelper and an rsync-free code snapshot
+# for this run only (integrations/geneface/launcher.py); a missing BFM_model_front.mat is named before anything runs.
+exec "${PYTHON:-python}" -m integrations.geneface.launcher --geneface-dir "$GENEFACE_DIR" -- \
+    --config "$GENERATED" --exp_name "$EXP_NAME" ${PASS[@]+"${PASS[@]}"}

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss.validation import check_choice, check_positive_int
 
@@ -113,7 +113,7 @@ def train_motion_model(train_clips: list[MotionClip], val_clips: list[MotionClip
     if enabled:
         result.sync_enabled_at = 0
     model.train()
-    bar = tqdm(range(1, config.steps + 1), desc=desc, unit="step", leave=False)
+    bar = progress_bar(range(1, config.steps + 1), desc=desc, unit="step", leave=False)
     for step in bar:
         features, target = random_crops(train_clips, config.batch_size, config.crop_frames, rng)
         pred = model(features)

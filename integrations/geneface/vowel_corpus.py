@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss.data.clip_store import Clip, ClipStore
 
@@ -138,7 +138,7 @@ def build_vowel_corpus(root: str | Path, speakers: dict[str, int] | None = None,
     store = ClipStore.create(root, info=info)
     rng = np.random.default_rng(seed)
     jobs = [(split, i) for split, n in speakers.items() for i in range(n)]
-    for split, i in tqdm(jobs, desc="vowel corpus", unit="speaker", leave=False):
+    for split, i in progress_bar(jobs, desc="vowel corpus", unit="speaker", leave=False):
         speaker = make_speaker(f"{split}{i:02d}", rng)
         clip_rngs = rng.spawn(clips_per_speaker)
         for c, clip_rng in enumerate(clip_rngs):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss.data.clip_store import ClipStore
 from unisync_loss.expert import UniSyncExpert
@@ -114,7 +114,7 @@ def score_test_clips(store: ClipStore, generators: dict[str, Path], judge: UniSy
     """Mean (and per-clip) LSE of each row over the test split."""
     models = {row: load_model("generator", path, map_location=device) for row, path in generators.items()}
     per_clip = {row: [] for row in ROWS}
-    for clip_id in tqdm(store.clip_ids("test"), desc="test clips", unit="clip"):
+    for clip_id in progress_bar(store.clip_ids("test"), desc="test clips", unit="clip"):
         clip = store.load_clip(clip_id, mmap=False)
         frames, audio = clip.frames, clip.audio
         outputs = {"Real videos": frames}

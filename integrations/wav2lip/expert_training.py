@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from einops import rearrange
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss.data.clip_store import ClipStore
 
@@ -72,7 +72,7 @@ def train_syncnet(store: str, out: str, steps: int, width: float = 1.0, batch_si
     train, val = SyncPairs(store, "train", seed), SyncPairs(store, "val", seed + 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     batches = DataLoader(torch.utils.data.Subset(train, range(steps * batch_size)), batch_size=batch_size)
-    bar = tqdm(batches, desc="wav2lip-style expert", unit="step")
+    bar = progress_bar(batches, desc="wav2lip-style expert", unit="step")
     loss = torch.zeros(())
     for mel, faces, label in bar:
         model.train()

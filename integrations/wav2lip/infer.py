@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss.audio.io import load_audio
 from unisync_loss.audio.mel import Wav2LipMel
@@ -97,7 +97,7 @@ def lip_sync(generator: torch.nn.Module, frames: np.ndarray, track: FaceTrack, a
     matrices = crop_transforms(track, "wav2lip", frame_size=(height, width), size=IMG_SIZE)
     mels = mel_chunks(audio, len(plan))
     out = np.empty((len(plan), height, width, 3), np.uint8)
-    for begin in tqdm(range(0, len(plan), batch_size), desc="wav2lip", unit="batch"):
+    for begin in progress_bar(range(0, len(plan), batch_size), desc="wav2lip", unit="batch"):
         idx = plan[begin:begin + batch_size]
         crops = np.stack([cv2.warpAffine(frames[i], matrices[i], (IMG_SIZE, IMG_SIZE)) for i in idx])
         faces = torch.from_numpy(crops[..., ::-1].copy()).permute(0, 3, 1, 2).float() / 255.0  # BGR

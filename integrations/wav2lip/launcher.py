@@ -12,6 +12,10 @@ relative paths in the script's arguments are relative to the Wav2Lip folder, as 
 launcher hands it a temporary ``{"state_dict": ...}`` file holding the same expert weights. Upstream ``audio.py`` calls
 ``librosa.filters.mel(sr, n_fft, ...)`` positionally, which librosa >= 0.10 rejects (Wav2Lip issues #471, #613): for
 the run only, ``librosa.filters.mel`` accepts those positional arguments again. No user file is edited.
+
+Upstream's scripts import ``librosa``, ``cv2`` and ``scipy``, which the project itself does not need: the ``wav2lip``
+extra installs them (``pip install 'unisync-loss[wav2lip]'``; in this repository ``bash run.sh setup wav2lip``). The
+launcher checks for them first and says so, instead of a ``ModuleNotFoundError`` from inside upstream's ``audio.py``.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ import contextlib
 import functools
 import inspect
 import os
-import runpy
 import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from ..checkout import checkout_environment, require_modules, run_script
 from .expert_adapter import UniSyncSyncNet, load_unisync_expert
 
 SCRIPTS = {False: "wav2lip_train.py", True: "hq_wav2lip_train.py"}
@@ -36,6 +40,10 @@ REQUIRED = ("models/__init__.py", "audio.py", "hparams.py")
 UPSTREAM_MODULES = ("models", "audio", "hparams")
 #: librosa < 0.10 order of ``librosa.filters.mel``'s arguments.
 MEL_POSITIONAL = ("sr", "n_fft", "n_mels", "fmin", "fmax", "htk", "norm", "dtype")
+#: Modules upstream's training scripts import that the project does not need (module -> what provides it).
+UPSTREAM_DEPENDENCIES = {"librosa": "librosa", "cv2": "opencv-python-headless", "scipy": "scipy"}
+INSTALL_HINT = ("pip install 'unisync-loss[wav2lip]' (from this repository: bash run.sh setup wav2lip, "
+                "or pip install -e '.[wav2lip]')")
 EXPERT_FLAG = "--syncnet_checkpoint_path"
 TAG = "[unisync-wav2lip]"
 
@@ -130,24 +138,6 @@ def resolve_expert(script_args: list[str], expert: str | None, workdir: Path) ->
     return args, folder.resolve()
 
 
-@contextlib.contextmanager
-def upstream_environment(root: Path, argv: list[str]) -> Iterator[None]:
-    """cwd, ``sys.path``, ``sys.argv`` of a run from ``root``; the user's top-level modules imported fresh."""
-    saved = (os.getcwd(), list(sys.path), list(sys.argv))
-    shadowed = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] in UPSTREAM_MODULES}
-    os.chdir(root)
-    sys.path.insert(0, str(root))
-    sys.argv = argv
-    try:
-        yield
-    finally:
-        for k in [k for k in sys.modules if k.split(".")[0] in UPSTREAM_MODULES]:
-            del sys.modules[k]
-        sys.modules.update(shadowed)
-        os.chdir(saved[0])
-        sys.path[:], sys.argv[:] = saved[1], saved[2]
-
-
 def install_adapter(expert_dir: Path, overrides: dict[str, object]) -> None:
     """Replace ``SyncNet_color`` in the user's ``models`` package; apply hparams overrides."""
     import importlib
@@ -175,17 +165,20 @@ def launch(wav2lip_dir: str | os.PathLike, script_args: list[str], hq: bool = Fa
     script = root / SCRIPTS[hq]
     with tempfile.TemporaryDirectory(prefix="unisync-wav2lip-") as tmp:
         args, expert_dir = resolve_expert(list(script_args), expert, Path(tmp))
-        with upstream_environment(root, [str(script), *args]), librosa_positional_mel() as note:
-            if note:
-                print(note, flush=True)
-            install_adapter(expert_dir, overrides or {})
-            print(f"{TAG} models.SyncNet_color -> UniSync mel-rgb expert from {expert_dir} (eval mode, frozen)",
-                  flush=True)
-            try:
-                runpy.run_path(str(script), run_name="__main__")
-            except SystemExit as stop:
-                return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    return 0
+        with checkout_environment(root, [str(script), *args], UPSTREAM_MODULES):
+            require_modules(UPSTREAM_DEPENDENCIES, "Wav2Lip's training scripts", INSTALL_HINT)
+            return _run_script(script, expert_dir, overrides)
+
+
+def _run_script(script: Path, expert_dir: Path, overrides: dict[str, object] | None) -> int:
+    """Run ``script`` as ``__main__`` (inside :func:`checkout_environment`) with the adapter installed."""
+    with librosa_positional_mel() as note:
+        if note:
+            print(note, flush=True)
+        install_adapter(expert_dir, overrides or {})
+        print(f"{TAG} models.SyncNet_color -> UniSync mel-rgb expert from {expert_dir} (eval mode, frozen)",
+              flush=True)
+        return run_script(script)
 
 
 def build_parser() -> argparse.ArgumentParser:

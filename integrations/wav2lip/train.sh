@@ -4,7 +4,8 @@
 #   bash integrations/wav2lip/train.sh --data STORE --unisync-expert DIR --wav2lip-expert lipsync_expert.pth \
 #        --judge DIR --syncnet syncnet_v2.model --preset full --device cuda        the same on real data (GPU)
 #   bash integrations/wav2lip/train.sh --wav2lip-dir PATH [--hq] [--expert DIR] -- <upstream script arguments>
-#        runs the official (or a fork's) unmodified wav2lip_train.py / hq_wav2lip_train.py with the UniSync expert
+#        runs the official (or a fork's) unmodified wav2lip_train.py / hq_wav2lip_train.py with the UniSync expert;
+#        those scripts need librosa, OpenCV and SciPy: `bash run.sh setup wav2lip` (the launcher says so if missing)
 # Python: $PYTHON, else the repository's .venv (made by `bash run.sh setup`), else python3.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"

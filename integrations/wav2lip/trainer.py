@@ -28,7 +28,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from .data import Wav2LipWindows
 from .models import QualityDiscriminator, Wav2LipGenerator
@@ -209,7 +209,8 @@ class GeneratorTrainer:
         """Train until ``config.steps``; evaluate at step 1 and every ``eval_interval``; returns the last metrics."""
         cfg = self.config
         log = open(self.out / "metrics.jsonl", "a") if self.rank == 0 else None
-        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"wav2lip+{cfg.sync_expert}", disable=self.rank != 0)
+        bar = progress_bar(total=cfg.steps, initial=self.step, desc=f"wav2lip+{cfg.sync_expert}",
+                           disable=self.rank != 0)
         metrics: dict[str, float] = {}
         start = time.perf_counter()
         with log or contextlib.nullcontext():
@@ -219,7 +220,7 @@ class GeneratorTrainer:
                 if self.step == 1 or self.step % cfg.eval_interval == 0:
                     metrics.update(self.evaluate())
                     if self.schedule.observe(metrics["val_sync"], self.step) and self.rank == 0:
-                        tqdm.write(f"step {self.step}: val sync loss {metrics['val_sync']:.3f} < "
+                        bar.write(f"step {self.step}: val sync loss {metrics['val_sync']:.3f} < "
                                    f"{self.schedule.threshold}: sync weight -> {self.schedule.weight}")
                 if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.steps:
                     self.save(checkpoint_path(self.out, self.step))

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..data.clip_store import ClipStore, feature_key
 from ..representations import AudioRepresentation, create_representation
@@ -81,6 +81,7 @@ def precompute_features(store: ClipStore, rep: str | dict[str, Any] | AudioRepre
                         progress: bool = True) -> int:
     """Fill the cache for ``clip_ids`` (default: every clip); returns how many clips were processed."""
     ids = list(store.clip_ids() if clip_ids is None else clip_ids)
-    for clip_id in tqdm(ids, desc=f"{audio_representation(rep).name} features", unit="clip", disable=not progress):
+    desc = f"{audio_representation(rep).name} features"
+    for clip_id in progress_bar(ids, desc=desc, unit="clip", disable=not progress):
         cached_features(store, clip_id, rep, device=device)
     return len(ids)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..representations.base import SAMPLE_RATE
-from ..validation import check_choice, check_floating, check_rank
+from ..validation import check_choice, check_floating, check_rank, is_integer
 from .checks import check_lengths, check_waveform
 
 DEFAULT_MODEL = "facebook/hubert-large-ls960-ft"
@@ -124,7 +124,7 @@ class HubertFrontend(nn.Module):
             p.requires_grad_(False)
         config = self.model.config
         num_layers = config.num_hidden_layers
-        if isinstance(layer, bool) or not isinstance(layer, int) or not -(num_layers + 1) <= layer <= num_layers:
+        if not is_integer(layer) or not -(num_layers + 1) <= layer <= num_layers:
             raise ValueError(f"layer: expected an integer in [{-(num_layers + 1)}, {num_layers}] "
                              f"({num_layers} transformer layers), got {layer!r}")
         if expected_dim is not None and expected_dim != config.hidden_size:
@@ -183,7 +183,7 @@ class HubertFrontend(nn.Module):
         out = wave.new_zeros(batch, self.num_frames(samples), self.feature_dim)
         total = self.model_frames(samples)
         plan = self.chunks(total)
-        for f0, f1, r0, r1 in tqdm(plan, desc="HuBERT chunks", unit="chunk", leave=False,
+        for f0, f1, r0, r1 in progress_bar(plan, desc="HuBERT chunks", unit="chunk", leave=False,
                                    disable=not self.progress or len(plan) < 3):
             # The last chunk keeps the tail samples that complete no frame: group-norm encoders normalise over them.
             s0, s1 = r0 * self.hop, samples if r1 == total else (r1 - 1) * self.hop + self.receptive_field

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..representations.base import SAMPLE_RATE
-from ..validation import describe
+from ..validation import describe, is_integer
 from .resample import check_sample_rate, resample
 
 #: Integer sample types and the value that maps to full scale (1.0).
@@ -72,7 +72,7 @@ def read_audio(path: str | os.PathLike, stream: int = 0) -> tuple[np.ndarray, in
         if len(tracks) == 0:
             kinds = ", ".join(f"{s.type} ({s.codec_context.name})" for s in container.streams) or "none"
             raise ValueError(f"{path}: has no audio track (streams: {kinds})")
-        if isinstance(stream, bool) or not isinstance(stream, int) or not 0 <= stream < len(tracks):
+        if not is_integer(stream) or not 0 <= stream < len(tracks):
             raise ValueError(f"stream: {path} has {len(tracks)} audio track(s), got index {stream!r}")
         track = tracks[stream]
         planar = av.AudioResampler(format="fltp")  # sample format only: rate and channels are kept as they are

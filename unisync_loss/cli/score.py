@@ -119,7 +119,7 @@ def summary_table(records: list[dict]) -> str:
 
 def run(args) -> int:
     import torch
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     from ..expert import UniSyncExpert
     from ..metrics.plots import plot_record
@@ -139,7 +139,7 @@ def run(args) -> int:
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
     records = []
-    for video in tqdm(todo, desc=f"score (rank {rank}/{world})" if world > 1 else "score", unit="video"):
+    for video in progress_bar(todo, desc=f"score (rank {rank}/{world})" if world > 1 else "score", unit="video"):
         try:
             record = score_video(video, audio=args.audio, syncnet=syncnet, expert=expert, mode=args.mode,
                                  crop="whole" if args.lrs2_crop else "syncnet", min_track_frames=args.min_track,

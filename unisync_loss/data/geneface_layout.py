@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from tqdm import tqdm
+from ..progress import progress_bar
 
 from ..validation import describe
 from .clip_store import Clip, ClipStore
@@ -182,7 +182,7 @@ def import_geneface(items, out: str | os.PathLike, audio_for: Callable[[GeneFace
     store = ClipStore.create(out, info={"producer": "geneface import", "landmarks": landmarks})
     store.clean_partial()
     report = ImportReport()
-    for item in tqdm(items, desc="geneface import", unit="clip", disable=not progress):
+    for item in progress_bar(items, desc="geneface import", unit="clip", disable=not progress):
         try:
             source = audio_for(item)
             if source is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 import numpy as np
-from tqdm import tqdm
+from ..progress import progress_bar
 
 from ..validation import check_choice, describe
 from .clip_store import SPLITS, Clip, ClipStore
@@ -113,7 +113,7 @@ def import_wav2lip(root: str | os.PathLike, filelists: str | os.PathLike, out: s
     report = ImportReport()
     pairs = read_filelists(filelists)
     todo = [(e, s) for e, s in pairs if not store.has_clip(e.strip("/").replace("/", "-"))]
-    for entry, split in tqdm(todo, desc="wav2lip import", unit="clip", disable=not progress):
+    for entry, split in progress_bar(todo, desc="wav2lip import", unit="clip", disable=not progress):
         try:
             clip = load_wav2lip_clip(root, entry, split, **options)
         except SkipEntry as err:

@@ -29,7 +29,7 @@ import torch
 
 from ..data.clip_store import Clip, ClipStore
 from ..expert import UniSyncExpert
-from ..validation import check_positive_int, describe
+from ..validation import check_positive_int, describe, is_integer
 from .lse import VSHIFT, lse
 from .mfcc import SAMPLES_PER_FRAME
 from .syncnet import CROP_SIZE, SyncNet
@@ -121,8 +121,9 @@ def decide(clip_id: str, offset: int, confidence: float, num_frames: int, min_co
 
 def shift_clip(clip: Clip, offset: int) -> Clip:
     """Cut ``clip`` so that frame ``v`` meets the audio that was ``offset`` frames earlier (see module docstring)."""
-    if not isinstance(offset, int) or isinstance(offset, bool):
+    if not is_integer(offset):
         raise ValueError(f"offset: expected an integer number of frames, got {offset!r}")
+    offset = int(offset)
     k, n = abs(offset), clip.num_frames
     if k >= n:
         raise ValueError(f"offset: {offset:+d} frames would leave nothing of clip {clip.id} ({n} frames)")
@@ -140,7 +141,7 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
     ``scorer`` names the estimator in the records (e.g. ``"syncnet:syncnet_v2.model"``). Clips whose estimate fails
     are dropped with the error as reason.
     """
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     if not isinstance(store, ClipStore):
         raise ValueError(f"store: expected a ClipStore, got {describe(store)}")
@@ -149,7 +150,7 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
     settings = {"scorer": scorer, "min_confidence": min_confidence, "max_offset": max_offset, "min_frames": min_frames}
     report = _read_report(store)
     decisions = []
-    for clip_id in tqdm(store.clip_ids(), desc="sync correction", unit="clip", disable=not progress):
+    for clip_id in progress_bar(store.clip_ids(), desc="sync correction", unit="clip", disable=not progress):
         if not force and "sync_correction" in store.meta(clip_id).get("extra", {}):
             continue
         clip = store.load_clip(clip_id, mmap=False)

@@ -6,7 +6,7 @@ the sound comes ``o`` frames before the picture). Pairs whose audio falls outsid
 offset's mean probability is over the windows it can see.
 
 * ``probabilities``: mean sync probability per offset; ``offset``: its argmax; ``confidence``: its maximum minus its
-  median (how clearly one offset stands out, in probability units).
+  median (how clearly one offset stands out, in probability units); both from :mod:`.offsets`.
 * ``window_probability``: probability of each window at offset 0; ``in_sync_share``: the share above 0.5.
 * ``drift``: the best offset in sliding segments (default 2 s every 1 s); ``drift_per_minute``: the slope of a line
   fitted through them, in frames per minute, which a slowly drifting dub shows and one global offset cannot.
@@ -25,6 +25,7 @@ from ..expert import UniSyncExpert
 from ..representations import SAMPLE_RATE
 from ..timing import audio_window_indices
 from ..validation import check_positive_int, check_tensor, describe
+from .offsets import best_offset, offset_curve
 
 VSHIFT = 15
 SYNC_THRESHOLD = 0.5
@@ -114,18 +115,6 @@ def probability_matrix(expert: UniSyncExpert, audio: torch.Tensor, visual: torch
     return torch.where(valid, p, torch.full_like(p, float("nan")))
 
 
-def _mean_over_windows(p: np.ndarray) -> np.ndarray:
-    """Mean over rows ignoring NaN; NaN where a column has no value."""
-    counts = (~np.isnan(p)).sum(axis=0)
-    sums = np.nansum(p, axis=0)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-def _best(curve: np.ndarray, vshift: int) -> tuple[int, float]:
-    best = int(np.nanargmax(curve))
-    return best - vshift, float(curve[best] - np.nanmedian(curve))
-
-
 @torch.inference_mode()
 def unisync_scores(expert: UniSyncExpert, audio: torch.Tensor, visual: torch.Tensor, vshift: int = VSHIFT,
                    segment: int = 50, hop: int = 25, batch_size: int = 256) -> UniSyncScores:
@@ -138,19 +127,20 @@ def unisync_scores(expert: UniSyncExpert, audio: torch.Tensor, visual: torch.Ten
     for value, name in ((vshift, "vshift"), (segment, "segment"), (hop, "hop"), (batch_size, "batch_size")):
         check_positive_int(value, name)
     p = probability_matrix(expert, audio, visual, vshift, batch_size).cpu().double().numpy()
-    curve = _mean_over_windows(p)
-    offset, confidence = _best(curve, vshift)
+    offsets = list(range(-vshift, vshift + 1))
+    curve = offset_curve(p)
+    offset, confidence = best_offset(curve, offsets)
     at_zero = p[:, vshift]
     seen = at_zero[~np.isnan(at_zero)]
     fps = expert.visual_rep.rate
     drift = []
     for start in range(0, max(1, len(p) - segment + hop), hop):
         stop = min(len(p), start + segment)
-        seg_curve = _mean_over_windows(p[start:stop])
+        seg_curve = offset_curve(p[start:stop])
         if np.isnan(seg_curve).all():
             continue
-        seg_offset, seg_conf = _best(seg_curve, vshift)
-        drift.append(DriftSegment(start, stop, start / fps, stop / fps, seg_offset, seg_conf))
+        seg_offset, seg_conf = best_offset(seg_curve, offsets)
+        drift.append(DriftSegment(start, stop, start / fps, stop / fps, seg_offset, float(seg_conf)))
         if stop == len(p):
             break
     slope = 0.0
@@ -158,10 +148,10 @@ def unisync_scores(expert: UniSyncExpert, audio: torch.Tensor, visual: torch.Ten
         times = np.array([(d.start_s + d.stop_s) / 2 for d in drift])
         slope = float(np.polyfit(times, [d.offset for d in drift], 1)[0] * 60.0)
     return UniSyncScores(
-        pair=expert.pair, offset=offset, confidence=confidence,
+        pair=expert.pair, offset=offset, confidence=float(confidence),
         in_sync_share=float((seen > SYNC_THRESHOLD).mean()) if len(seen) else 0.0,
         mean_probability=float(seen.mean()) if len(seen) else 0.0,
-        offsets=list(range(-vshift, vshift + 1)), probabilities=[None if np.isnan(v) else float(v) for v in curve],
+        offsets=offsets, probabilities=[None if np.isnan(v) else float(v) for v in curve],
         window_probability=[None if np.isnan(v) else float(v) for v in at_zero],
         drift=drift, drift_per_minute=slope, num_windows=len(p),
     )

@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..data import Clip
+from ..validation import is_integer
 from .appearance import Appearance, Lighting
 from .camera import Camera
 from .face_model import NUM_EXPRESSION, FaceModel
@@ -72,7 +73,7 @@ def generate_clip(speaker: Speaker, seed: int, index: int, settings: SynthSettin
     Arrays: ``frames`` uint8 (T, S, S, 3), ``parsing`` uint8 (T, S, S), ``landmarks`` float32 (T, 68, 2) crop pixels,
     ``landmarks3d`` float32 (T, 68, 3), ``coeffs3dmm`` float32 (T, 64), ``audio`` float32 (T * 640,) at 16 kHz.
     """
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+    if not is_integer(index) or index < 0:
         raise ValueError(f"index: expected a non-negative clip index, got {index!r}")
     if not isinstance(speaker, Speaker) or not isinstance(settings, SynthSettings):
         raise ValueError(f"speaker/settings: expected a Speaker and a SynthSettings, got "

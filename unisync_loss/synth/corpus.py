@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
-from tqdm import tqdm
+from ..progress import progress_bar
 
 from ..data import ClipStore
 from .clip import generate_clip
@@ -54,7 +54,8 @@ def generate_corpus(out: str | os.PathLike, speakers: int = 40, clips: int = 20,
     done = {(i, j) for i in range(speakers) for j in range(clips)
             if store.has_clip(clip_id(i, j)) and (not mp4 or (videos / f"{clip_id(i, j)}.mp4").is_file())}
     todo = [(str(out), i, j, seed, settings, mp4) for i in range(speakers) for j in range(clips) if (i, j) not in done]
-    with tqdm(total=speakers * clips, initial=len(done), desc="synth", unit="clip", disable=not progress) as bar:
+    with progress_bar(total=speakers * clips, initial=len(done), desc="synth", unit="clip",
+                      disable=not progress) as bar:
         if workers == 1:
             for task in todo:
                 _write_one(task)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validation import is_integer
 from .appearance import Appearance
 from .face_model import NUM_IDENTITY
 from .settings import SynthSettings
@@ -18,7 +19,7 @@ _SPLIT_CYCLE = ("train", "val", "test", "train", "train", "train", "train", "tra
 
 def speaker_split(index: int) -> str:
     """Split of speaker ``index``: train/val/test in the ratio 8:1:1, independent of the corpus size."""
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+    if not is_integer(index) or index < 0:
         raise ValueError(f"index: expected a non-negative integer, got {index!r}")
     return _SPLIT_CYCLE[index % len(_SPLIT_CYCLE)]
 
@@ -53,7 +54,7 @@ class Speaker:
     def sample(cls, seed: int, index: int, settings: SynthSettings) -> "Speaker":
         """Speaker ``index`` of the corpus with ``seed``; adding speakers never changes existing ones."""
         for name, value in (("seed", seed), ("index", index)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_integer(value) or value < 0:
                 raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
         rng = np.random.default_rng([seed, index, 0x5EA4E2])
         voices = LANGUAGE_VOICES[settings.language]

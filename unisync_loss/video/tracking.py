@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
-from tqdm import tqdm
+from ..progress import progress_bar
 
 from ..validation import check_positive_int, describe
 from .faces import Detection, FaceDetector, check_frame, default_detector
@@ -197,7 +197,8 @@ def track_faces(frames: Iterable[np.ndarray], detector: FaceDetector | None = No
     cut_detector = ShotCutDetector(cut_threshold)
     cuts, counts = [], []
     try:
-        for index, frame in enumerate(tqdm(frames, desc="faces", unit="frame", disable=not progress, leave=False)):
+        frames = progress_bar(frames, desc="faces", unit="frame", disable=not progress, leave=False)
+        for index, frame in enumerate(frames):
             check_frame(frame, f"frames[{index}]")
             cut = cut_detector(frame)
             if cut:

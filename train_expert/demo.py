@@ -33,11 +33,12 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..synth import generate_corpus
-    from ..expert import UniSyncExpert
-    from train_expert.config import make_config
-    from train_expert.evaluate import evaluate_expert, format_result, summary
-    from train_expert.trainer import Trainer
+    from unisync_loss.expert import UniSyncExpert
+    from unisync_loss.synth import generate_corpus
+
+    from .config import make_config
+    from .evaluate import evaluate_expert, format_result, summary
+    from .trainer import Trainer
 
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"[1/4] synthetic corpus: {args.speakers} speakers -> {args.out / 'corpus'}")
@@ -83,8 +84,8 @@ def _offset_rows(expert, store, visual: str) -> list[dict]:
     import numpy as np
     import torch
 
-    from ..metrics.unisync_scores import unisync_scores
-    from ..sync_loss import UniSyncLoss
+    from unisync_loss.metrics.unisync_scores import unisync_scores
+    from unisync_loss.sync_loss import UniSyncLoss
 
     loss_fn = UniSyncLoss("mel", visual, expert=expert)
     rows = []

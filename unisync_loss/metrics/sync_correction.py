@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..data.clip_store import Clip, ClipStore
+from ..data.clip_store import Clip, ClipStore, visual_array_name
 from ..expert import UniSyncExpert
 from ..validation import check_positive_int, describe
 from .lse import VSHIFT, lse
@@ -76,10 +76,6 @@ def syncnet_estimator(syncnet: SyncNet, mode: str = "default") -> Estimator:
     return estimate
 
 
-#: Clip array holding each visual representation.
-_CLIP_ARRAYS = {"landmarks": "landmarks", "parsing": "parsing", "3dmm": "coeffs3dmm"}
-
-
 def unisync_estimator(expert: UniSyncExpert) -> Estimator:
     """Estimator from a UniSync expert: the clip's array for its visual representation -> (offset, confidence)."""
     if not isinstance(expert, UniSyncExpert):
@@ -92,9 +88,9 @@ def unisync_estimator(expert: UniSyncExpert) -> Estimator:
                 raise ValueError(f"clip {clip.id}: has no frames array for the {expert.pair} expert")
             visual = unisync_visual(expert, np.asarray(clip.frames))
         else:
-            array = getattr(clip, _CLIP_ARRAYS.get(name, name), None)
+            array_name = visual_array_name(name, expert.visual_rep.options)
+            array = getattr(clip, array_name, None)
             if array is None:
-                array_name = _CLIP_ARRAYS.get(name, name)
                 raise ValueError(f"clip {clip.id}: has no {array_name} array for the {expert.pair} expert")
             array = np.asarray(array)
             visual = torch.from_numpy(array if array.dtype == np.uint8 else array.astype(np.float32))

@@ -143,7 +143,7 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
         raise FileNotFoundError(f"audio: no file at {audio}")
     wave = read_audio(audio if audio is not None else path)
     tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
-    warnings = []
+    warnings = input_warnings(wave, tracks, num_frames)
     if max_frames is None and len(wave) < num_frames * SAMPLES_PER_FRAME - SAMPLES_PER_FRAME:
         warnings.append(f"audio ({len(wave) / 16000:.2f} s) is shorter than the video ({num_frames / 25:.2f} s): "
                         "only the common span is scored")
@@ -163,6 +163,14 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
     return {"video": str(path), "audio": str(audio) if audio is not None else None, "status": "ok",
             "mode": mode, "crop": crop, "num_frames": num_frames, "warnings": warnings, "tracks": results,
             **video_summary(results)}
+
+
+def input_warnings(wave: np.ndarray, tracks: list[TrackCrops], num_frames: int) -> list[str]:
+    """Plain-language warnings when the audio holds no speech or the face was lost (:mod:`.score_checks`)."""
+    from .score_checks import face_warnings, speech_warnings
+
+    spans = [(t.start, len(t.syncnet)) for t in tracks]
+    return speech_warnings(wave) + face_warnings(spans, num_frames, [t.detected_fraction for t in tracks])
 
 
 def video_summary(tracks: list[dict]) -> dict:

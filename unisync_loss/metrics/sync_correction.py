@@ -13,7 +13,8 @@ representation). Decision per clip, offsets in frames at 25 fps:
 
 Each kept or shifted clip's ``meta.json`` gets ``extra["sync_correction"]``; dropped clips move to
 ``STORE/dropped/<id>/`` (out of the index, recoverable); ``STORE/sync_correction.json`` lists every decision with
-the settings. Clips that already carry a decision are skipped, so an interrupted run resumes.
+the settings. Clips that already carry a decision are skipped, so an interrupted run resumes. With ``apply=False``
+(``--dry-run``) nothing in the store changes: the decisions that would be taken go to ``STORE/sync_estimate.json``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .unisync_scores import unisync_scores
 from .video_scoring import unisync_visual
 
 REPORT_NAME = "sync_correction.json"
+ESTIMATE_NAME = "sync_estimate.json"
 DROPPED_DIR = "dropped"
 #: Starting points for ``min_confidence``: LSE-C for SyncNet (LatentSync filters its data at 3), probability
 #: margin for a UniSync expert.
@@ -130,11 +132,13 @@ def shift_clip(clip: Clip, offset: int) -> Clip:
 
 
 def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confidence: float, max_offset: int = 1,
-                  min_frames: int = 25, force: bool = False, progress: bool = True) -> list[SyncDecision]:
+                  min_frames: int = 25, force: bool = False, progress: bool = True,
+                  apply: bool = True) -> list[SyncDecision]:
     """Estimate, decide and apply for every clip of ``store``; returns the decisions made in this run.
 
     ``scorer`` names the estimator in the records (e.g. ``"syncnet:syncnet_v2.model"``). Clips whose estimate fails
-    are dropped with the error as reason.
+    are dropped with the error as reason. ``apply=False`` only estimates and decides: the clips stay as they are and
+    the decisions are written to ``STORE/sync_estimate.json`` (replaced on every such run).
     """
     from tqdm import tqdm
 
@@ -143,7 +147,8 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
     check_positive_int(max_offset, "max_offset", 0)
     check_positive_int(min_frames, "min_frames", 6)
     settings = {"scorer": scorer, "min_confidence": min_confidence, "max_offset": max_offset, "min_frames": min_frames}
-    report = _read_report(store)
+    name = REPORT_NAME if apply else ESTIMATE_NAME
+    report = _read_report(store) if apply else {"clips": {}}
     decisions = []
     for clip_id in tqdm(store.clip_ids(), desc="sync correction", unit="clip", disable=not progress):
         if not force and "sync_correction" in store.meta(clip_id).get("extra", {}):
@@ -155,11 +160,13 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
                               min_frames=min_frames)
         except (ValueError, RuntimeError) as err:
             decision = SyncDecision(clip_id, None, None, "dropped", f"estimate failed: {err}")
-        _apply(store, clip, decision, settings)
+        if apply:
+            _apply(store, clip, decision, settings)
         report["clips"][clip_id] = asdict(decision)
         decisions.append(decision)
-        _write_report(store, report, settings)
-    store.reindex()
+        _write_report(store, report, settings, name)
+    if apply:
+        store.reindex()
     return decisions
 
 
@@ -188,11 +195,11 @@ def _read_report(store: ClipStore) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {"clips": {}}
 
 
-def _write_report(store: ClipStore, report: dict, settings: dict) -> None:
+def _write_report(store: ClipStore, report: dict, settings: dict, name: str = REPORT_NAME) -> None:
     counts: dict[str, int] = {}
     for entry in report["clips"].values():
         counts[entry["action"]] = counts.get(entry["action"], 0) + 1
     report = {"settings": settings, "counts": counts, "clips": report["clips"]}
-    tmp = store.root / f".{REPORT_NAME}.tmp"
+    tmp = store.root / f".{name}.tmp"
     tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, store.root / REPORT_NAME)
+    os.replace(tmp, store.root / name)

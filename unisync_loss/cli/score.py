@@ -2,7 +2,7 @@
 
     unisync score videos/*.mp4 --syncnet syncnet_v2.model --json scores.jsonl --plot plots/
     unisync score generated.mp4 --audio driving.wav --expert experts/mel-rgb
-    unisync score talk.mp4              # no --expert/--syncnet: the mel-rgb expert found by name (user's, else shipped)
+    unisync score talk.mp4              # no --expert/--syncnet: an expert found by name (user's, else shipped)
     torchrun --nproc-per-node 8 -m unisync_loss score list.txt --syncnet syncnet_v2.model --json scores.jsonl
 
 Inputs are files, glob patterns or ``.txt`` lists (one path per line). One JSON line per video; videos already in
@@ -22,16 +22,17 @@ from pathlib import Path
 HELP = "Score lip sync of videos: LSE-D/LSE-C as syncnet_python, UniSync offset/confidence/drift, JSON and plots."
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
-#: Expert pair used when neither --expert nor --syncnet is given (scoring cuts RGB face crops from the frames).
-DEFAULT_PAIR = ("mel", "rgb")
+#: Expert pairs tried in order when neither --expert nor --syncnet is given (the first found by name is used).
+DEFAULT_PAIRS = (("mel", "landmarks"), ("mel", "rgb"))
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="VIDEO_OR_GLOB_OR_LIST")
     parser.add_argument("--audio", help="score every video against this audio file instead of its own track")
     parser.add_argument("--syncnet", help="SyncNet weights (syncnet_python's syncnet_v2.model) for LSE-D/LSE-C")
-    parser.add_argument("--expert", help="UniSync expert checkpoint folder (an rgb expert, e.g. mel-rgb); default "
-                                         "without --syncnet: the mel-rgb expert of $UNISYNC_HOME or the package")
+    parser.add_argument("--expert", help="UniSync expert checkpoint folder (an rgb or landmarks expert); default "
+                                         "without --syncnet: mel-landmarks, else mel-rgb, from $UNISYNC_HOME or the "
+                                         "package")
     parser.add_argument("--json", help="JSON lines output (one line per video; resumable)")
     parser.add_argument("--plot", help="folder for one PNG per video")
     parser.add_argument("--mode", choices=("default", "reference"), default="default",
@@ -122,8 +123,8 @@ def summary_table(records: list[dict]) -> str:
 
 
 def scoring_expert(expert_dir: str | None, syncnet: str | None, device: str):
-    """The UniSync expert of a run: ``--expert`` if given; with neither ``--expert`` nor ``--syncnet`` the
-    ``DEFAULT_PAIR`` expert found by name (user home, then shipped; the error names where it looked); else None."""
+    """The UniSync expert of a run: ``--expert`` if given; with neither ``--expert`` nor ``--syncnet`` the first of
+    ``DEFAULT_PAIRS`` found by name (user home, then shipped; the error names where it looked); else None."""
     from ..checkpoints import find_expert, load_expert
     from ..expert import UniSyncExpert
 
@@ -131,9 +132,16 @@ def scoring_expert(expert_dir: str | None, syncnet: str | None, device: str):
         return UniSyncExpert.from_pretrained(expert_dir).to(device).eval()
     if syncnet is not None:
         return None
-    source, path = find_expert(*DEFAULT_PAIR)
-    print(f"expert: {'-'.join(DEFAULT_PAIR)} ({source}: {path})", file=sys.stderr)
-    return load_expert(*DEFAULT_PAIR, checkpoint=path).to(device).eval()
+    missing = []
+    for pair in DEFAULT_PAIRS:
+        try:
+            source, path = find_expert(*pair)
+        except FileNotFoundError as err:
+            missing.append(str(err))
+            continue
+        print(f"expert: {'-'.join(pair)} ({source}: {path})", file=sys.stderr)
+        return load_expert(*pair, checkpoint=path).to(device).eval()
+    raise FileNotFoundError("no --expert or --syncnet given, and no expert to find by name:\n" + "\n".join(missing))
 
 
 def warning_lines(records: list[dict]) -> list[str]:

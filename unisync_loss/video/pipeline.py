@@ -23,7 +23,7 @@ from .crops import BORDER_VALUES, CROP_STYLES, DEFAULT_SIZES, crop_transforms, w
 from .decode import VideoDecodeError, first_frame_time, iter_frames, probe_video, read_audio
 from .faces import FaceDetector, MediaPipeFaceDetection, MediaPipeFaceMesh
 from .inputs import VideoJob, check_split_fractions, speaker_split
-from .landmarks import MESH_TO_IBUG68, apply_affine
+from .landmarks import apply_affine, mesh_layout
 from .parsing_model import FaceParser
 from .tracking import FaceTrack, track_faces
 
@@ -32,8 +32,6 @@ SAMPLES_PER_FRAME = int(SAMPLE_RATE / FPS)
 SILENCE_DB = -60.0  # whole-track RMS below this: nothing to learn lip sync from
 #: Landmark layouts a store can hold: ``all`` writes the 68 iBUG points, the 468-point mesh and the 20 mouth points.
 LANDMARK_CHOICES = ("ibug68", "mesh468", "all", "none")
-#: The 20 mouth points of the iBUG 68 layout (outer lip 48-59, inner lip 60-67).
-MOUTH_POINTS = slice(48, 68)
 
 
 @dataclass
@@ -248,12 +246,11 @@ def _make_clip(job, config, split, segment, transforms, audio, info, start_time,
     arrays = {}
     if config.landmarks != "none":
         mesh = apply_affine(track.landmarks[local], transforms[local])  # (N, 468, 3) in crop pixels
-        ibug = np.ascontiguousarray(mesh[:, MESH_TO_IBUG68, :2])
         if config.landmarks == "all":
-            arrays = {"landmarks": ibug, "mesh_landmarks": mesh,
-                      "mouth_landmarks": np.ascontiguousarray(ibug[:, MOUTH_POINTS])}
+            arrays = {"landmarks": mesh_layout(mesh, 68, 2), "mesh_landmarks": mesh,
+                      "mouth_landmarks": mesh_layout(mesh, 20, 2)}
         else:
-            arrays = {"landmarks": ibug if config.landmarks == "ibug68" else mesh}
+            arrays = {"landmarks": mesh_layout(mesh, 68, 2) if config.landmarks == "ibug68" else mesh}
     clip_id = job.name if total == 1 else f"{job.name}-{first:06d}"
     extra = {
         "source": os.path.basename(job.path), "source_fps": info.source_fps, "source_size": [info.width, info.height],

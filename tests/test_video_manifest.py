@@ -152,3 +152,26 @@ def test_visual_array_name_by_landmark_layout():
     assert visual_array_name("landmarks", {"num_points": 468, "dims": 3}) == "mesh_landmarks"
     with pytest.raises(ValueError, match="visual representation"):
         visual_array_name("hubert")
+
+
+def test_mouth_points_are_cut_from_68_when_a_store_has_no_mouth_array(tmp_path):
+    from train_expert.windows import WindowSource
+    from unisync_loss.data import Clip
+    from unisync_loss.data.clip_store import landmark_points
+    from unisync_loss.representations import create_representation
+
+    assert visual_array_name("landmarks", {"num_points": 20, "dims": 2}, ["frames", "landmarks"]) == "landmarks"
+    assert visual_array_name("landmarks", {"num_points": 20, "dims": 2}, ["mouth_landmarks"]) == "mouth_landmarks"
+    points = np.arange(10 * 68 * 2, dtype=np.float32).reshape(10, 68, 2)
+    np.testing.assert_array_equal(landmark_points(points, 20), points[:, 48:68])
+    assert landmark_points(points, 68) is points
+
+    store = ClipStore.create(tmp_path / "store")
+    rng = np.random.default_rng(0)
+    store.write_clip(Clip(id="a", speaker="s", split="train", audio=rng.standard_normal(20 * 640).astype(np.float32),
+                          landmarks=rng.standard_normal((20, 68, 2)).astype(np.float32)))
+    store.reindex()
+    source = WindowSource(store, create_representation("mel", "audio"),
+                          create_representation({"name": "landmarks", "num_points": 20}, "visual"), "train")
+    window = source.visual_window(0, 3)
+    np.testing.assert_array_equal(window, store.load_clip("a").landmarks[3:8, 48:68])

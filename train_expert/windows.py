@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from unisync_loss.audio.features import cached_features
 from unisync_loss.data import ClipStore, visual_array_name
-from unisync_loss.data.clip_store import REPRESENTATION_ARRAYS
+from unisync_loss.data.clip_store import REPRESENTATION_ARRAYS, landmark_points
 from unisync_loss.representations import AudioRepresentation, VisualRepresentation
 from unisync_loss.timing import audio_frame_index
 from unisync_loss.validation import check_choice
@@ -50,7 +50,9 @@ class WindowSource:
             raise ValueError(f"store: expected a ClipStore, got {type(store).__name__}")
         check_choice(visual_rep.name, "visual_rep", sorted(REPRESENTATION_ARRAYS))
         self.store, self.audio_rep, self.visual_rep, self.split = store, audio_rep, visual_rep, split
-        self.array_name = visual_array_name(visual_rep.name, visual_rep.options)
+        first = store.clip_ids(split)[:1]
+        available = store.meta(first[0])["arrays"] if first else None
+        self.array_name = visual_array_name(visual_rep.name, visual_rep.options, available)
         speakers = store.speakers(split)
         self.speakers = speakers
         clips, skipped = [], []
@@ -139,6 +141,8 @@ def convert_visual(rep: VisualRepresentation, raw: np.ndarray) -> np.ndarray:
             x = F.interpolate(x[:, None].float(), size=(height, width), mode="nearest")[:, 0].long()
         return x.numpy()
     values = np.array(raw, dtype=np.float32)
+    if name == "landmarks":
+        values = landmark_points(values, rep.frame_shape[0])
     if tuple(values.shape[1:]) != rep.frame_shape:
         option = "num_points/dims" if name == "landmarks" else "num_coeffs"
         raise ValueError(

@@ -49,16 +49,27 @@ REPRESENTATION_ARRAYS = {"rgb": "frames", "parsing": "parsing", "landmarks": "la
 LANDMARK_ARRAYS = {(68, 2): "landmarks", (68, 3): "landmarks3d", (468, 3): "mesh_landmarks", (20, 2): "mouth_landmarks"}
 
 
-def visual_array_name(name: str, options: dict[str, Any] | None = None) -> str:
+def visual_array_name(name: str, options: dict[str, Any] | None = None, available=None) -> str:
     """The clip array read for the visual representation ``name`` with ``options``: ``frames`` for rgb,
     ``coeffs3dmm`` for 3dmm; for landmarks, the array of its ``(num_points, dims)`` layout (68 x 2 ``landmarks``,
-    68 x 3 ``landmarks3d``, 468 x 3 ``mesh_landmarks``, 20 x 2 ``mouth_landmarks``), ``landmarks`` otherwise."""
+    68 x 3 ``landmarks3d``, 468 x 3 ``mesh_landmarks``, 20 x 2 ``mouth_landmarks``), ``landmarks`` otherwise or
+    when ``available`` (the clip's array names) lacks the layout's own array (:func:`landmark_points` then cuts
+    the 20 mouth points from the 68)."""
     if name not in REPRESENTATION_ARRAYS:
         raise ValueError(f"visual representation: expected one of {sorted(REPRESENTATION_ARRAYS)}, got {name!r}")
     if name == "landmarks":
         options = options or {}
-        return LANDMARK_ARRAYS.get((options.get("num_points", 68), options.get("dims", 2)), "landmarks")
+        layout = LANDMARK_ARRAYS.get((options.get("num_points", 68), options.get("dims", 2)), "landmarks")
+        return "landmarks" if available is not None and layout not in available else layout
     return REPRESENTATION_ARRAYS[name]
+
+
+def landmark_points(values: np.ndarray, num_points: int) -> np.ndarray:
+    """``(T, 68, D)`` iBUG points -> their ``(T, 20, D)`` mouth points (48-67) when ``num_points`` is 20; any other
+    case is returned unchanged (the caller checks the shape)."""
+    if num_points == 20 and values.ndim == 3 and values.shape[1] == 68:
+        return values[:, 48:68]
+    return values
 
 
 @dataclass

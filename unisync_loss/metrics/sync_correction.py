@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..data.clip_store import Clip, ClipStore, visual_array_name
+from ..data.clip_store import Clip, ClipStore, landmark_points, visual_array_name
 from ..expert import UniSyncExpert
 from ..validation import check_positive_int, describe
 from .lse import VSHIFT, lse
@@ -90,11 +90,14 @@ def unisync_estimator(expert: UniSyncExpert) -> Estimator:
                 raise ValueError(f"clip {clip.id}: has no frames array for the {expert.pair} expert")
             visual = unisync_visual(expert, np.asarray(clip.frames))
         else:
-            array_name = visual_array_name(name, expert.visual_rep.options)
+            available = list(clip.visual_arrays())
+            array_name = visual_array_name(name, expert.visual_rep.options, available)
             array = getattr(clip, array_name, None)
             if array is None:
                 raise ValueError(f"clip {clip.id}: has no {array_name} array for the {expert.pair} expert")
             array = np.asarray(array)
+            if name == "landmarks":
+                array = landmark_points(array, expert.visual_rep.frame_shape[0])
             visual = torch.from_numpy(array if array.dtype == np.uint8 else array.astype(np.float32))
         scores = unisync_scores(expert, torch.from_numpy(np.array(clip.audio, dtype=np.float32)), visual)
         return scores.offset, scores.confidence

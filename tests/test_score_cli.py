@@ -122,7 +122,9 @@ def test_inputs_sharding_and_argument_errors(tmp_path, monkeypatch, models):
     assert record["status"] == "failed" and record["video"] == missing[1] and "no file" in record["error"]
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "1")
-    assert main(["score", "x.mp4"]) == 2  # neither --syncnet nor --expert
+    monkeypatch.setenv("UNISYNC_HOME", str(tmp_path / "empty_home"))
+    monkeypatch.setattr("unisync_loss.checkpoints.SHIPPED_DIR", tmp_path / "nothing_shipped")
+    assert main(["score", "x.mp4"]) == 2  # neither --syncnet nor --expert, and no mel-rgb expert to find by name
     assert "failed: 1" in summary_table([{"video": "v", "status": "failed", "error": "E"}])
 
 

@@ -106,3 +106,15 @@ def test_command_with_a_unisync_expert(tmp_path):
     meta = json.loads((folder / "meta.json").read_text())["extra"]["sync_correction"]
     assert meta["scorer"] == "unisync:mel-rgb:expert" and meta["offset"] == record["offset"]
     assert main(["sync-correct", str(tmp_path / "nowhere"), "--expert", str(expert_dir)]) == 2
+
+
+def test_dry_run_reports_and_changes_nothing(store, capsys):
+    before = {i: store.meta(i) for i in store.clip_ids()}
+    decisions = correct_store(store, fake_estimator, "fake", min_confidence=3.0, progress=False, apply=False)
+    assert {d.clip_id: d.action for d in decisions}["early"] == "shifted"
+    assert {i: store.meta(i) for i in store.clip_ids()} == before  # nothing shifted, moved or annotated
+    assert not (store.root / "dropped").exists() and not (store.root / "sync_correction.json").exists()
+    estimate = json.loads((store.root / "sync_estimate.json").read_text())
+    assert estimate["counts"] == {"shifted": 2, "kept": 1, "dropped": 2} and estimate["clips"]["early"]["offset"] == 3
+    # the real run afterwards still has every clip to decide
+    assert len(correct_store(store, fake_estimator, "fake", min_confidence=3.0, progress=False)) == 5

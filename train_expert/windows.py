@@ -2,8 +2,10 @@
 
 A window starts at video frame ``s`` (25 fps): the visual window is frames ``s .. s + 4`` and the audio window the
 feature frames from :func:`unisync_loss.timing.audio_frame_index` on (16 mel frames, 10 HuBERT frames). Visual arrays
-are read from the store (``frames``, ``parsing``, ``landmarks``, ``coeffs3dmm``); face crops ``(H, W)`` are cut to
-their lower half and resized to the representation's size, as Wav2Lip's expert sees the mouth region.
+are read from the store (``frames``, ``parsing``, ``coeffs3dmm``; for landmarks the array of their layout:
+``landmarks``, ``mouth_landmarks`` or ``mesh_landmarks``, see :func:`unisync_loss.data.visual_array_name`); face
+crops ``(H, W)`` are cut to their lower half and resized to the representation's size, as Wav2Lip's expert sees the
+mouth region.
 Arrays are memory-mapped lazily in each process, so a source pickles cheaply into data-loader workers.
 """
 
@@ -16,14 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from unisync_loss.audio.features import cached_features
-from unisync_loss.data import ClipStore
+from unisync_loss.data import ClipStore, visual_array_name
+from unisync_loss.data.clip_store import REPRESENTATION_ARRAYS, landmark_points
 from unisync_loss.representations import AudioRepresentation, VisualRepresentation
 from unisync_loss.timing import audio_frame_index
 from unisync_loss.validation import check_choice, is_integer
-
-
-#: Clip-store array holding each visual representation.
-VISUAL_ARRAYS = {"rgb": "frames", "parsing": "parsing", "landmarks": "landmarks", "3dmm": "coeffs3dmm"}
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,11 @@ class WindowSource:
                  split: str, min_starts: int = 1):
         if not isinstance(store, ClipStore):
             raise ValueError(f"store: expected a ClipStore, got {type(store).__name__}")
-        check_choice(visual_rep.name, "visual_rep", sorted(VISUAL_ARRAYS))
+        check_choice(visual_rep.name, "visual_rep", sorted(REPRESENTATION_ARRAYS))
         self.store, self.audio_rep, self.visual_rep, self.split = store, audio_rep, visual_rep, split
-        self.array_name = VISUAL_ARRAYS[visual_rep.name]
+        first = store.clip_ids(split)[:1]
+        available = store.meta(first[0])["arrays"] if first else None
+        self.array_name = visual_array_name(visual_rep.name, visual_rep.options, available)
         speakers = store.speakers(split)
         self.speakers = speakers
         clips, skipped = [], []
@@ -141,6 +142,8 @@ def convert_visual(rep: VisualRepresentation, raw: np.ndarray) -> np.ndarray:
             x = F.interpolate(x[:, None].float(), size=(height, width), mode="nearest")[:, 0].long()
         return x.numpy()
     values = np.array(raw, dtype=np.float32)
+    if name == "landmarks":
+        values = landmark_points(values, rep.frame_shape[0])
     if tuple(values.shape[1:]) != rep.frame_shape:
         option = "num_points/dims" if name == "landmarks" else "num_coeffs"
         raise ValueError(

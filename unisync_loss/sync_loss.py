@@ -1,6 +1,6 @@
 """``UniSyncLoss``: a frozen UniSync expert as a differentiable lip-sync loss.
 
-    sync = UniSyncLoss("hubert", "3dmm")      # finds the expert by name, or checkpoint=DIR
+    sync = UniSyncLoss("hubert", "3dmm")      # finds the expert by name (user home, then shipped), or checkpoint=DIR
     loss = sync(audio, coeffs)                # scalar, differentiable w.r.t. coeffs
 
 Audio is a 16 kHz waveform ``(B, S)`` or precomputed features ``(B, T_a, F)``; visual is a sequence
@@ -29,7 +29,8 @@ class UniSyncLoss(FrozenHolder):
 
     Args:
         audio_rep, visual_rep: representation names, e.g. ``"mel", "rgb"``.
-        checkpoint: checkpoint folder; ``None`` looks in ``$UNISYNC_HOME/experts/<audio>-<visual>``.
+        checkpoint: checkpoint folder; ``None`` loads the user's ``$UNISYNC_HOME/experts/<audio>-<visual>`` or
+            else the expert shipped with the package (``unisync experts`` lists them).
         expert: an already built :class:`UniSyncExpert` (instead of a checkpoint).
         stride: video frames between consecutive windows.
         reduction: "mean" (default), "sum" or "none" (per-window values ``(B, N)``).

@@ -2,6 +2,7 @@
 
     unisync score videos/*.mp4 --syncnet syncnet_v2.model --json scores.jsonl --plot plots/
     unisync score generated.mp4 --audio driving.wav --expert experts/mel-rgb
+    unisync score talk.mp4              # no --expert/--syncnet: an expert found by name (user's, else shipped)
     torchrun --nproc-per-node 8 -m unisync_loss score list.txt --syncnet syncnet_v2.model --json scores.jsonl
 
 Inputs are files, glob patterns or ``.txt`` lists (one path per line). One JSON line per video; videos already in
@@ -21,13 +22,17 @@ from pathlib import Path
 HELP = "Score lip sync of videos: LSE-D/LSE-C as syncnet_python, UniSync offset/confidence/drift, JSON and plots."
 
 LIST_SUFFIXES = (".txt", ".lst", ".list")
+#: Expert pairs tried in order when neither --expert nor --syncnet is given (the first found by name is used).
+DEFAULT_PAIRS = (("mel", "landmarks"), ("mel", "rgb"))
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="VIDEO_OR_GLOB_OR_LIST")
     parser.add_argument("--audio", help="score every video against this audio file instead of its own track")
     parser.add_argument("--syncnet", help="SyncNet weights (syncnet_python's syncnet_v2.model) for LSE-D/LSE-C")
-    parser.add_argument("--expert", help="UniSync expert checkpoint folder (an rgb expert, e.g. mel-rgb)")
+    parser.add_argument("--expert", help="UniSync expert checkpoint folder (an rgb or landmarks expert); default "
+                                         "without --syncnet: mel-landmarks, else mel-rgb, from $UNISYNC_HOME or the "
+                                         "package")
     parser.add_argument("--json", help="JSON lines output (one line per video; resumable)")
     parser.add_argument("--plot", help="folder for one PNG per video")
     parser.add_argument("--mode", choices=("default", "reference"), default="default",
@@ -117,21 +122,45 @@ def summary_table(records: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def scoring_expert(expert_dir: str | None, syncnet: str | None, device: str):
+    """The UniSync expert of a run: ``--expert`` if given; with neither ``--expert`` nor ``--syncnet`` the first of
+    ``DEFAULT_PAIRS`` found by name (user home, then shipped; the error names where it looked); else None."""
+    from ..checkpoints import find_expert, load_expert
+    from ..expert import UniSyncExpert
+
+    if expert_dir is not None:
+        return UniSyncExpert.from_pretrained(expert_dir).to(device).eval()
+    if syncnet is not None:
+        return None
+    missing = []
+    for pair in DEFAULT_PAIRS:
+        try:
+            source, path = find_expert(*pair)
+        except FileNotFoundError as err:
+            missing.append(str(err))
+            continue
+        print(f"expert: {'-'.join(pair)} ({source}: {path})", file=sys.stderr)
+        return load_expert(*pair, checkpoint=path).to(device).eval()
+    raise FileNotFoundError("no --expert or --syncnet given, and no expert to find by name:\n" + "\n".join(missing))
+
+
+def warning_lines(records: list[dict]) -> list[str]:
+    """One line per warning of the scored records (no speech, face lost, short audio)."""
+    return [f"  WARNING {r['video']}: {w}" for r in records for w in r.get("warnings", [])]
+
+
 def run(args) -> int:
     import torch
     from ..progress import progress_bar
 
-    from ..expert import UniSyncExpert
     from ..metrics.plots import plot_record
     from ..metrics.syncnet import load_syncnet
     from ..metrics.video_scoring import score_video
 
-    if args.syncnet is None and args.expert is None:
-        raise ValueError("--syncnet/--expert: give SyncNet weights (syncnet_v2.model), a UniSync expert, or both")
     paths, rank, world = shard(expand_inputs(args.inputs))
     device = args.device or (f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu")
     syncnet = load_syncnet(args.syncnet, device) if args.syncnet else None
-    expert = UniSyncExpert.from_pretrained(args.expert).to(device).eval() if args.expert else None
+    expert = scoring_expert(args.expert, args.syncnet, device)
     previous = read_records(args.json)
     done = {_key(r["video"], r.get("audio")) for r in previous if r.get("status") == "ok"}
     todo = [p for p in paths if _key(p, args.audio) not in done]
@@ -159,4 +188,6 @@ def run(args) -> int:
     mine = {_key(p, args.audio) for p in paths}
     print(summary_table([r for r in previous if _key(r["video"], r.get("audio")) in mine
                          and r.get("status") == "ok"] + records))
+    for line in warning_lines(records):
+        print(line)
     return 1 if records and all(r["status"] != "ok" for r in records) else 0

@@ -2,6 +2,7 @@
 
     unisync sync-correct STORE --syncnet syncnet_v2.model
     unisync sync-correct STORE --expert experts/mel-rgb --min-confidence 0.05 --max-offset 1
+    unisync sync-correct STORE --expert experts/mel-landmarks --dry-run   # offsets only, the store is not changed
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-frames", type=int, default=25, help="drop clips that a shift leaves shorter (25)")
     parser.add_argument("--mode", choices=("default", "reference"), default="default", help="SyncNet mode")
     parser.add_argument("--force", action="store_true", help="re-estimate clips that already carry a decision")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="estimate and report only: no clip is shifted or moved (STORE/sync_estimate.json)")
     parser.add_argument("--device", default="cpu")
 
 
@@ -28,7 +31,8 @@ def run(args) -> int:
 
     from ..data.clip_store import ClipStore
     from ..expert import UniSyncExpert
-    from ..metrics.sync_correction import DEFAULT_MIN_CONFIDENCE, correct_store, syncnet_estimator, unisync_estimator
+    from ..metrics.sync_correction import (DEFAULT_MIN_CONFIDENCE, ESTIMATE_NAME, REPORT_NAME, correct_store,
+                                           syncnet_estimator, unisync_estimator)
     from ..metrics.syncnet import load_syncnet
 
     store = ClipStore(args.store)
@@ -40,11 +44,24 @@ def run(args) -> int:
         estimator, kind = unisync_estimator(expert), "unisync"
         scorer = f"unisync:{expert.pair}:{Path(args.expert).name}"
     threshold = DEFAULT_MIN_CONFIDENCE[kind] if args.min_confidence is None else args.min_confidence
-    decisions = correct_store(store, estimator, scorer, threshold, args.max_offset, args.min_frames, args.force)
+    decisions = correct_store(store, estimator, scorer, threshold, args.max_offset, args.min_frames, args.force,
+                              apply=not args.dry_run)
+    print(decision_table(decisions))
     counts = {a: sum(d.action == a for d in decisions) for a in ("kept", "shifted", "dropped")}
-    print(f"{len(decisions)} clip(s) examined: " + ", ".join(f"{n} {a}" for a, n in counts.items()))
-    for d in decisions:
-        if d.action != "kept":
-            print(f"  {d.action:8} {d.clip_id}: offset {d.offset}, confidence {d.confidence}: {d.reason}")
-    print(f"decisions recorded in {store.root / 'sync_correction.json'} and each clip's meta.json")
+    verb = "would be" if args.dry_run else "were"
+    print(f"{len(decisions)} clip(s) examined: " + ", ".join(f"{n} {verb} {a}" for a, n in counts.items()))
+    if args.dry_run:
+        print(f"dry run: nothing changed; decisions in {store.root / ESTIMATE_NAME}")
+    else:
+        print(f"decisions recorded in {store.root / REPORT_NAME} and each clip's meta.json")
     return 0
+
+
+def decision_table(decisions) -> str:
+    """One line per clip: offset (frames, + = sound early), confidence, action and reason."""
+    lines = [f"  {'clip':<44} {'offset':>6} {'confidence':>10}  action    reason"]
+    for d in decisions:
+        offset = "-" if d.offset is None else f"{d.offset:+d}"
+        confidence = "-" if d.confidence is None else f"{d.confidence:.4f}"
+        lines.append(f"  {d.clip_id:<44} {offset:>6} {confidence:>10}  {d.action:<8}  {d.reason}")
+    return "\n".join(lines)

@@ -12,6 +12,8 @@ Layout::
       clips/<id>/frames.npy      uint8 (T, H, W, 3)        RGB face crops at 25 fps        (optional)
       clips/<id>/landmarks.npy   float32 (T, K, D)         pixel coordinates in the crop   (optional)
       clips/<id>/landmarks3d.npy float32 (T, K, 3)         x, y in crop pixels, z towards the camera (optional)
+      clips/<id>/mesh_landmarks.npy   float32 (T, 468, 3)  MediaPipe face mesh in crop pixels (optional)
+      clips/<id>/mouth_landmarks.npy  float32 (T, 20, 2)   iBUG mouth points 48-67 in crop pixels (optional)
       clips/<id>/parsing.npy     uint8 (T, H, W)           CelebAMask-HQ class indices     (optional)
       clips/<id>/coeffs3dmm.npy  float32 (T, C)            3DMM expression coefficients   (optional)
       clips/<id>/features/<rep>-<hash>.npy   cached audio features (T_a, F), keyed by the feature settings
@@ -39,7 +41,35 @@ SPLITS = ("train", "val", "test")
 
 #: Optional per-frame arrays: name -> (dtype, rank).
 FRAME_ARRAYS = {"frames": ("uint8", 4), "landmarks": ("float32", 3), "parsing": ("uint8", 3), "coeffs3dmm": ("float32", 2),
-                "landmarks3d": ("float32", 3)}
+                "landmarks3d": ("float32", 3), "mesh_landmarks": ("float32", 3), "mouth_landmarks": ("float32", 3)}
+
+#: Array of a clip that holds each visual representation (landmarks: see :func:`visual_array_name`).
+REPRESENTATION_ARRAYS = {"rgb": "frames", "parsing": "parsing", "landmarks": "landmarks", "3dmm": "coeffs3dmm"}
+#: Landmark layouts ``(num_points, dims)`` with an array of their own.
+LANDMARK_ARRAYS = {(68, 2): "landmarks", (68, 3): "landmarks3d", (468, 3): "mesh_landmarks", (20, 2): "mouth_landmarks"}
+
+
+def visual_array_name(name: str, options: dict[str, Any] | None = None, available=None) -> str:
+    """The clip array read for the visual representation ``name`` with ``options``: ``frames`` for rgb,
+    ``coeffs3dmm`` for 3dmm; for landmarks, the array of its ``(num_points, dims)`` layout (68 x 2 ``landmarks``,
+    68 x 3 ``landmarks3d``, 468 x 3 ``mesh_landmarks``, 20 x 2 ``mouth_landmarks``), ``landmarks`` otherwise or
+    when ``available`` (the clip's array names) lacks the layout's own array (:func:`landmark_points` then cuts
+    the 20 mouth points from the 68)."""
+    if name not in REPRESENTATION_ARRAYS:
+        raise ValueError(f"visual representation: expected one of {sorted(REPRESENTATION_ARRAYS)}, got {name!r}")
+    if name == "landmarks":
+        options = options or {}
+        layout = LANDMARK_ARRAYS.get((options.get("num_points", 68), options.get("dims", 2)), "landmarks")
+        return "landmarks" if available is not None and layout not in available else layout
+    return REPRESENTATION_ARRAYS[name]
+
+
+def landmark_points(values: np.ndarray, num_points: int) -> np.ndarray:
+    """``(T, 68, D)`` iBUG points -> their ``(T, 20, D)`` mouth points (48-67) when ``num_points`` is 20; any other
+    case is returned unchanged (the caller checks the shape)."""
+    if num_points == 20 and values.ndim == 3 and values.shape[1] == 68:
+        return values[:, 48:68]
+    return values
 
 
 @dataclass
@@ -57,6 +87,8 @@ class Clip:
     parsing: np.ndarray | None = None
     coeffs3dmm: np.ndarray | None = None
     landmarks3d: np.ndarray | None = None
+    mesh_landmarks: np.ndarray | None = None
+    mouth_landmarks: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -13,7 +13,8 @@ representation). Decision per clip, offsets in frames at 25 fps:
 
 Each kept or shifted clip's ``meta.json`` gets ``extra["sync_correction"]``; dropped clips move to
 ``STORE/dropped/<id>/`` (out of the index, recoverable); ``STORE/sync_correction.json`` lists every decision with
-the settings. Clips that already carry a decision are skipped, so an interrupted run resumes.
+the settings. Clips that already carry a decision are skipped, so an interrupted run resumes. With ``apply=False``
+(``--dry-run``) nothing in the store changes: the decisions that would be taken go to ``STORE/sync_estimate.json``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..data.clip_store import Clip, ClipStore
+from ..data.clip_store import Clip, ClipStore, landmark_points, visual_array_name
 from ..expert import UniSyncExpert
 from ..validation import check_positive_int, describe, is_integer
 from .lse import VSHIFT, lse
@@ -37,6 +38,7 @@ from .unisync_scores import unisync_scores
 from .video_scoring import unisync_visual
 
 REPORT_NAME = "sync_correction.json"
+ESTIMATE_NAME = "sync_estimate.json"
 DROPPED_DIR = "dropped"
 #: Starting points for ``min_confidence``: LSE-C for SyncNet (LatentSync filters its data at 3), probability
 #: margin for a UniSync expert.
@@ -76,10 +78,6 @@ def syncnet_estimator(syncnet: SyncNet, mode: str = "default") -> Estimator:
     return estimate
 
 
-#: Clip array holding each visual representation.
-_CLIP_ARRAYS = {"landmarks": "landmarks", "parsing": "parsing", "3dmm": "coeffs3dmm"}
-
-
 def unisync_estimator(expert: UniSyncExpert) -> Estimator:
     """Estimator from a UniSync expert: the clip's array for its visual representation -> (offset, confidence)."""
     if not isinstance(expert, UniSyncExpert):
@@ -92,11 +90,14 @@ def unisync_estimator(expert: UniSyncExpert) -> Estimator:
                 raise ValueError(f"clip {clip.id}: has no frames array for the {expert.pair} expert")
             visual = unisync_visual(expert, np.asarray(clip.frames))
         else:
-            array = getattr(clip, _CLIP_ARRAYS.get(name, name), None)
+            available = list(clip.visual_arrays())
+            array_name = visual_array_name(name, expert.visual_rep.options, available)
+            array = getattr(clip, array_name, None)
             if array is None:
-                array_name = _CLIP_ARRAYS.get(name, name)
                 raise ValueError(f"clip {clip.id}: has no {array_name} array for the {expert.pair} expert")
             array = np.asarray(array)
+            if name == "landmarks":
+                array = landmark_points(array, expert.visual_rep.frame_shape[0])
             visual = torch.from_numpy(array if array.dtype == np.uint8 else array.astype(np.float32))
         scores = unisync_scores(expert, torch.from_numpy(np.array(clip.audio, dtype=np.float32)), visual)
         return scores.offset, scores.confidence
@@ -135,11 +136,13 @@ def shift_clip(clip: Clip, offset: int) -> Clip:
 
 
 def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confidence: float, max_offset: int = 1,
-                  min_frames: int = 25, force: bool = False, progress: bool = True) -> list[SyncDecision]:
+                  min_frames: int = 25, force: bool = False, progress: bool = True,
+                  apply: bool = True) -> list[SyncDecision]:
     """Estimate, decide and apply for every clip of ``store``; returns the decisions made in this run.
 
     ``scorer`` names the estimator in the records (e.g. ``"syncnet:syncnet_v2.model"``). Clips whose estimate fails
-    are dropped with the error as reason.
+    are dropped with the error as reason. ``apply=False`` only estimates and decides: the clips stay as they are and
+    the decisions are written to ``STORE/sync_estimate.json`` (replaced on every such run).
     """
     from ..progress import progress_bar
 
@@ -148,7 +151,8 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
     check_positive_int(max_offset, "max_offset", 0)
     check_positive_int(min_frames, "min_frames", 6)
     settings = {"scorer": scorer, "min_confidence": min_confidence, "max_offset": max_offset, "min_frames": min_frames}
-    report = _read_report(store)
+    name = REPORT_NAME if apply else ESTIMATE_NAME
+    report = _read_report(store) if apply else {"clips": {}}
     decisions = []
     for clip_id in progress_bar(store.clip_ids(), desc="sync correction", unit="clip", disable=not progress):
         if not force and "sync_correction" in store.meta(clip_id).get("extra", {}):
@@ -160,11 +164,13 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
                               min_frames=min_frames)
         except (ValueError, RuntimeError) as err:
             decision = SyncDecision(clip_id, None, None, "dropped", f"estimate failed: {err}")
-        _apply(store, clip, decision, settings)
+        if apply:
+            _apply(store, clip, decision, settings)
         report["clips"][clip_id] = asdict(decision)
         decisions.append(decision)
-        _write_report(store, report, settings)
-    store.reindex()
+        _write_report(store, report, settings, name)
+    if apply:
+        store.reindex()
     return decisions
 
 
@@ -193,11 +199,11 @@ def _read_report(store: ClipStore) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {"clips": {}}
 
 
-def _write_report(store: ClipStore, report: dict, settings: dict) -> None:
+def _write_report(store: ClipStore, report: dict, settings: dict, name: str = REPORT_NAME) -> None:
     counts: dict[str, int] = {}
     for entry in report["clips"].values():
         counts[entry["action"]] = counts.get(entry["action"], 0) + 1
     report = {"settings": settings, "counts": counts, "clips": report["clips"]}
-    tmp = store.root / f".{REPORT_NAME}.tmp"
+    tmp = store.root / f".{name}.tmp"
     tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, store.root / REPORT_NAME)
+    os.replace(tmp, store.root / name)

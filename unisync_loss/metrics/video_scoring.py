@@ -39,6 +39,7 @@ class TrackCrops:
     syncnet: np.ndarray
     face: np.ndarray | None
     detected_fraction: float = 1.0
+    landmarks: np.ndarray | None = None  # float32 (N, 468, 3) face mesh in ``face`` crop pixels, when tracked
 
 
 def _resize(frame: np.ndarray, size: int) -> np.ndarray:
@@ -91,9 +92,19 @@ def face_track_crops(path: str | os.PathLike, crop: str = "syncnet", with_face: 
                 crops.append(warp_frame(frame, transforms[k], CROP_SIZE, BORDER_VALUES["syncnet"]))
                 if face_transforms is not None:
                     faces.append(warp_frame(frame, face_transforms[k], UNISYNC_FACE_SIZE))
-    tracks = [TrackCrops(i, track.start, np.stack(crops), np.stack(faces) if faces else None, track.detected_fraction)
-              for i, track, _, _, crops, faces in plans if crops]
+    tracks = [TrackCrops(i, track.start, np.stack(crops), np.stack(faces) if faces else None, track.detected_fraction,
+                         _face_landmarks(track, face_transforms, len(crops)))
+              for i, track, _, face_transforms, crops, faces in plans if crops]
     return tracks, result.num_frames
+
+
+def _face_landmarks(track, face_transforms, count: int) -> np.ndarray | None:
+    """The track's mesh moved into the face crop (first ``count`` frames), or None without mesh or face crop."""
+    from ..video.landmarks import apply_affine
+
+    if face_transforms is None or track.landmarks is None or track.landmarks.shape[1:] != (468, 3):
+        return None
+    return apply_affine(track.landmarks[:count], face_transforms[:count])
 
 
 def check_rgb_expert(expert: UniSyncExpert) -> None:
@@ -104,6 +115,27 @@ def check_rgb_expert(expert: UniSyncExpert) -> None:
             f"expert: scoring face crops needs an rgb expert (its input is cut from the frames), got {got}; "
             "score other representations in memory with unisync_scores(expert, audio, visual)"
         )
+
+
+def check_scoring_expert(expert: UniSyncExpert) -> None:
+    """Scoring a video needs an expert whose visual input can be cut from the frames: RGB crops or face-mesh
+    landmarks (68 iBUG points, their 20 mouth points, or the 468-point mesh)."""
+    if isinstance(expert, UniSyncExpert) and expert.visual_rep.name == "landmarks":
+        return
+    check_rgb_expert(expert)
+
+
+def expert_visual(expert: UniSyncExpert, track: TrackCrops) -> torch.Tensor:
+    """The expert's visual sequence for one face track: ``(N, 3, h, w)`` RGB or ``(N, K, D)`` landmarks."""
+    from ..video.landmarks import mesh_layout
+
+    if expert.visual_rep.name != "landmarks":
+        return unisync_visual(expert, track.face)
+    if track.landmarks is None:
+        raise ValueError("expert: a landmarks expert needs the face mesh of a tracked face (not --lrs2-crop, not a "
+                         "box-only detector)")
+    num_points, dims = expert.visual_rep.frame_shape
+    return torch.from_numpy(mesh_layout(track.landmarks, num_points, dims))
 
 
 def unisync_visual(expert: UniSyncExpert, faces: np.ndarray) -> torch.Tensor:
@@ -135,7 +167,7 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
     if syncnet is not None and not isinstance(syncnet, SyncNet):
         raise ValueError(f"syncnet: expected a SyncNet (load_syncnet), got {describe(syncnet)}")
     if expert is not None:
-        check_rgb_expert(expert)
+        check_scoring_expert(expert)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video: no file at {path}")
@@ -143,7 +175,7 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
         raise FileNotFoundError(f"audio: no file at {audio}")
     wave = read_audio(audio if audio is not None else path)
     tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
-    warnings = []
+    warnings = input_warnings(wave, tracks, num_frames)
     if max_frames is None and len(wave) < num_frames * SAMPLES_PER_FRAME - SAMPLES_PER_FRAME:
         warnings.append(f"audio ({len(wave) / 16000:.2f} s) is shorter than the video ({num_frames / 25:.2f} s): "
                         "only the common span is scored")
@@ -155,7 +187,7 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
         if syncnet is not None:
             entry["lse"] = lse(track.syncnet, span, syncnet, mode=mode).to_dict()
         if expert is not None:
-            visual = unisync_visual(expert, track.face)
+            visual = expert_visual(expert, track)
             frames = min(len(visual), len(span) // SAMPLES_PER_FRAME)
             entry["unisync"] = unisync_scores(expert, torch.from_numpy(span[:frames * SAMPLES_PER_FRAME]),
                                               visual[:frames]).to_dict()
@@ -163,6 +195,14 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
     return {"video": str(path), "audio": str(audio) if audio is not None else None, "status": "ok",
             "mode": mode, "crop": crop, "num_frames": num_frames, "warnings": warnings, "tracks": results,
             **video_summary(results)}
+
+
+def input_warnings(wave: np.ndarray, tracks: list[TrackCrops], num_frames: int) -> list[str]:
+    """Plain-language warnings when the audio holds no speech or the face was lost (:mod:`.score_checks`)."""
+    from .score_checks import face_warnings, speech_warnings
+
+    spans = [(t.start, len(t.syncnet)) for t in tracks]
+    return speech_warnings(wave) + face_warnings(spans, num_frames, [t.detected_fraction for t in tracks])
 
 
 def video_summary(tracks: list[dict]) -> dict:

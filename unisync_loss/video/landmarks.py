@@ -21,6 +21,11 @@ MESH_TO_IBUG68 = np.array([
     78, 81, 13, 311, 308, 402, 14, 178,                                                  # inner lip 60-67
 ])
 
+#: The 20 mouth points of the iBUG 68 layout (outer lip 48-59, inner lip 60-67).
+MOUTH_POINTS = slice(48, 68)
+#: Landmark layouts ``(num_points, dims)`` that :func:`mesh_layout` derives from the mesh.
+MESH_LAYOUTS = ((68, 2), (68, 3), (20, 2), (20, 3), (468, 2), (468, 3))
+
 #: Mesh vertices of five stable points for alignment: eye corners (two per eye), nose tip, mouth corners.
 MESH_EYE_RIGHT, MESH_EYE_LEFT = (33, 133), (362, 263)
 MESH_NOSE_TIP, MESH_MOUTH_CORNERS = 4, (61, 291)
@@ -41,6 +46,20 @@ def _check_points(points, name: str, num_points: int | None = None) -> np.ndarra
 def mesh_to_ibug68(mesh: np.ndarray) -> np.ndarray:
     """``(..., 468, D)`` MediaPipe mesh -> ``(..., 68, D)`` iBUG-ordered points (same units)."""
     return _check_points(mesh, "mesh", 468)[..., MESH_TO_IBUG68, :]
+
+
+def mesh_layout(mesh: np.ndarray, num_points: int = 68, dims: int = 2) -> np.ndarray:
+    """``(..., 468, 3)`` mesh -> ``(..., num_points, dims)`` float32: the 68 iBUG points, their 20 mouth points
+    (48-67) or the whole mesh; ``dims=2`` drops z."""
+    if (num_points, dims) not in MESH_LAYOUTS:
+        raise ValueError(f"num_points/dims: expected one of {list(MESH_LAYOUTS)}, got ({num_points!r}, {dims!r})")
+    points = _check_points(mesh, "mesh", 468)
+    if dims > points.shape[-1]:
+        raise ValueError(f"mesh: {dims} coordinates asked for, but it has {describe(points)}")
+    if num_points != 468:
+        points = points[..., MESH_TO_IBUG68, :]
+        points = points[..., MOUTH_POINTS, :] if num_points == 20 else points
+    return np.ascontiguousarray(points[..., :dims], dtype=np.float32)
 
 
 def mesh_five_points(mesh: np.ndarray) -> np.ndarray:

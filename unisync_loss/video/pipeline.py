@@ -8,7 +8,7 @@ Running this over many videos, resumably and in parallel, is :mod:`.run`.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -22,14 +22,52 @@ from ..validation import check_choice, check_positive_int
 from .crops import BORDER_VALUES, CROP_STYLES, DEFAULT_SIZES, crop_transforms, warp_frame
 from .decode import VideoDecodeError, first_frame_time, iter_frames, probe_video, read_audio
 from .faces import FaceDetector, MediaPipeFaceDetection, MediaPipeFaceMesh
-from .inputs import VideoJob, speaker_split
-from .landmarks import apply_affine, mesh_to_ibug68
+from .inputs import VideoJob, check_split_fractions, speaker_split
+from .landmarks import apply_affine, mesh_layout
 from .parsing_model import FaceParser
 from .tracking import FaceTrack, track_faces
 
 FPS, SAMPLE_RATE = 25.0, 16000
 SAMPLES_PER_FRAME = int(SAMPLE_RATE / FPS)
 SILENCE_DB = -60.0  # whole-track RMS below this: nothing to learn lip sync from
+#: Landmark layouts a store can hold: ``all`` writes the 68 iBUG points, the 468-point mesh and the 20 mouth points.
+LANDMARK_CHOICES = ("ibug68", "mesh468", "all", "none")
+
+
+@dataclass
+class FrameReport:
+    """Where the 25 fps frames of one video went. ``dropped``: frames left out of every clip, by reason."""
+
+    frames: int = 0                   # frames decoded at 25 fps
+    face_frames: int = 0              # frames where the detector found at least one face
+    several_face_frames: int = 0      # frames where it found two or more
+    kept_frames: int = 0              # frames in the written clips
+    interpolated_frames: int = 0      # kept frames where a lost face was bridged by interpolation
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def _frame_report(report: FrameReport, result, selected: list[FaceTrack], segments, num_audio_frames: int,
+                  config: "PreprocessConfig") -> None:
+    """Fill ``report`` from the tracking result, the kept tracks and the clip segments (see :class:`FrameReport`)."""
+    n = result.num_frames
+    kept = np.zeros(n, bool)
+    for track, first, stop in segments:
+        kept[first:stop] = True
+        report.interpolated_frames += int((~track.detected[first - track.start:stop - track.start]).sum())
+    report.kept_frames = int(kept.sum())
+    reason = np.full(n, "", dtype=object)
+    faces = np.asarray(result.faces_per_frame[:n])
+    reason[:len(faces)][faces == 0] = "no face detected"
+    reason[reason == ""] = f"face track shorter than min_frames ({config.min_frames})"
+    for track in result.tracks:
+        if any(track is t for t in selected):
+            continue
+        lost = track.detected_fraction < config.min_detected
+        reason[track.start:track.end] = (f"face detected in too few frames of its track (< {config.min_detected:.0%})"
+                                         if lost else "another face was kept")
+    reason[num_audio_frames:] = "after the end of the audio"
+    reason = reason[~kept]
+    report.dropped = {str(r): int((reason == r).sum()) for r in dict.fromkeys(reason.tolist())}
 
 
 @dataclass
@@ -39,13 +77,15 @@ class PreprocessConfig:
     crop: str = "wav2lip"             # wav2lip | syncnet | aligned
     size: int | None = None           # crop side in pixels (default per style: 96, 224, 96)
     detector: str = "mesh"            # mesh (MediaPipe face mesh, landmarks) | blazeface (boxes only)
-    landmarks: str = "ibug68"         # ibug68 (68 x 2) | mesh468 (468 x 3) | none
+    landmarks: str = "ibug68"         # ibug68 (68 x 2) | mesh468 (468 x 3) | all (68 x 2, 468 x 3, mouth 20 x 2) | none
     min_frames: int = 25              # shortest clip (1 s)
     max_clip_frames: int = 750        # longer tracks are split into clips of at most this many frames (30 s)
     max_missing: int = 5              # lost-face frames bridged by interpolation; more ends the track
     min_detected: float = 0.95        # fraction of a track's frames where the face was really detected
     several_faces: str = "skip"       # skip | largest: what to do when two face tracks overlap in time
-    val_fraction: float = 0.05        # speakers sent to "val" (by a hash of the speaker id)
+    val_fraction: float = 0.05        # speakers sent to "val" (by a hash of the speaker id; see .inputs)
+    test_fraction: float = 0.0        # speakers sent to "test" (likewise)
+    split_seed: int = 0               # seed of the balanced split of a manifest's speakers
     split: str | None = None          # force every clip into this split instead
     parsing_weights: str | None = None  # BiSeNet weights file: also store face-parsing maps of the crops
     parsing_size: int = 512           # BiSeNet input side (512 as trained; smaller is faster and coarser)
@@ -54,7 +94,7 @@ class PreprocessConfig:
     def validate(self) -> "PreprocessConfig":
         check_choice(self.crop, "crop", CROP_STYLES)
         check_choice(self.detector, "detector", ("mesh", "blazeface"))
-        check_choice(self.landmarks, "landmarks", ("ibug68", "mesh468", "none"))
+        check_choice(self.landmarks, "landmarks", LANDMARK_CHOICES)
         check_choice(self.several_faces, "several_faces", ("skip", "largest"))
         if self.split is not None:
             check_choice(self.split, "split", SPLITS)
@@ -66,8 +106,8 @@ class PreprocessConfig:
         check_positive_int(self.max_missing, "max_missing", 0)
         if not 0.0 <= self.min_detected <= 1.0:
             raise ValueError(f"min_detected: expected a fraction in [0, 1], got {self.min_detected!r}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction: expected a fraction in [0, 1), got {self.val_fraction!r}")
+        check_split_fractions(self.val_fraction, self.test_fraction)
+        check_positive_int(self.split_seed, "split_seed", 0)
         if self.parsing_weights is not None and not Path(self.parsing_weights).is_file():
             raise FileNotFoundError(f"parsing_weights: no such BiSeNet weights file {self.parsing_weights!r}")
         if self.crop == "aligned" and self.detector != "mesh":
@@ -78,7 +118,8 @@ class PreprocessConfig:
 
     def store_info(self) -> dict:
         """Header info of the store: the settings that change what a clip holds."""
-        info = {k: v for k, v in asdict(self).items() if k not in ("val_fraction", "split", "parsing_weights", "device")}
+        info = {k: v for k, v in asdict(self).items()
+                if k not in ("val_fraction", "test_fraction", "split_seed", "split", "parsing_weights", "device")}
         parsing = Path(self.parsing_weights).name if self.parsing_weights else None
         return {"producer": "unisync preprocess", **info, "size": self.size or DEFAULT_SIZES[self.crop],
                 "parsing_weights": parsing}
@@ -130,11 +171,13 @@ def _segments(tracks: list[FaceTrack], num_audio_frames: int, config: Preprocess
 
 
 def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDetector | None = None,
-                     parser: FaceParser | None = None) -> Iterator[Clip]:
+                     parser: FaceParser | None = None, report: FrameReport | None = None) -> Iterator[Clip]:
     """Clips of one video (yielded one by one so that a long video never sits in memory). Raises SkipVideo.
 
-    ``parser`` (built from ``config.parsing_weights`` when None) adds face-parsing maps of the crops."""
+    ``parser`` (built from ``config.parsing_weights`` when None) adds face-parsing maps of the crops. ``report``, if
+    given, is filled with where the video's frames went (as far as the video got before a SkipVideo)."""
     config.validate()
+    report = FrameReport() if report is None else report
     path = Path(job.path)
     try:
         info = probe_video(path)
@@ -157,7 +200,13 @@ def preprocess_video(job: VideoJob, config: PreprocessConfig, detector: FaceDete
         finally:
             if owned and hasattr(detector, "close"):
                 detector.close()
-        segments = _segments(_select_tracks(result.tracks, config), len(audio) // SAMPLES_PER_FRAME, config)
+        faces = np.asarray(result.faces_per_frame)
+        report.frames, report.face_frames = result.num_frames, int((faces > 0).sum())
+        report.several_face_frames = int((faces > 1).sum())
+        selected = _select_tracks(result.tracks, config)
+        num_audio_frames = len(audio) // SAMPLES_PER_FRAME
+        segments = _segments(selected, num_audio_frames, config)
+        _frame_report(report, result, selected, segments, num_audio_frames, config)
         if parser is None and config.parsing_weights:
             parser = make_parser(config)
         for clip in _crop_segments(path, job, config, segments, audio, info, start_time):
@@ -175,7 +224,7 @@ def _crop_segments(path: Path, job: VideoJob, config: PreprocessConfig, segments
                   for track in {id(t): t for t, _, _ in segments}.values()}
     pending = sorted(segments, key=lambda s: s[1])
     open_segments: list[tuple[FaceTrack, int, int, list]] = []
-    split = job.split or config.split or speaker_split(job.speaker, config.val_fraction)
+    split = job.split or config.split or speaker_split(job.speaker, config.val_fraction, config.test_fraction)
     for index, frame in enumerate(iter_frames(path)):
         while pending and pending[0][1] == index:
             open_segments.append((*pending.pop(0), []))
@@ -194,11 +243,14 @@ def _crop_segments(path: Path, job: VideoJob, config: PreprocessConfig, segments
 def _make_clip(job, config, split, segment, transforms, audio, info, start_time, total) -> Clip:
     track, first, stop, crops = segment
     local = slice(first - track.start, stop - track.start)
-    landmarks = None
+    arrays = {}
     if config.landmarks != "none":
-        points = track.landmarks[local]
-        points = mesh_to_ibug68(points)[..., :2] if config.landmarks == "ibug68" else points
-        landmarks = apply_affine(points, transforms[local])
+        mesh = apply_affine(track.landmarks[local], transforms[local])  # (N, 468, 3) in crop pixels
+        if config.landmarks == "all":
+            arrays = {"landmarks": mesh_layout(mesh, 68, 2), "mesh_landmarks": mesh,
+                      "mouth_landmarks": mesh_layout(mesh, 20, 2)}
+        else:
+            arrays = {"landmarks": mesh_layout(mesh, 68, 2) if config.landmarks == "ibug68" else mesh}
     clip_id = job.name if total == 1 else f"{job.name}-{first:06d}"
     extra = {
         "source": os.path.basename(job.path), "source_fps": info.source_fps, "source_size": [info.width, info.height],
@@ -211,4 +263,4 @@ def _make_clip(job, config, split, segment, transforms, audio, info, start_time,
     }
     return Clip(id=clip_id, speaker=job.speaker, split=split,
                 audio=np.ascontiguousarray(audio[first * SAMPLES_PER_FRAME: stop * SAMPLES_PER_FRAME]),
-                frames=np.stack(crops), landmarks=landmarks, extra=extra)
+                frames=np.stack(crops), extra=extra, **arrays)

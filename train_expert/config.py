@@ -43,6 +43,7 @@ class TrainConfig:
     visual_options: dict[str, Any] = field(default_factory=dict)
     channels: int = 128
     embed_dim: int = 512
+    init_from: str = ""  # expert folder (save_pretrained) whose weights start a new run: fine-tuning (same pair/config)
     # where
     data: str = ""
     out: str = ""

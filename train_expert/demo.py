@@ -1,8 +1,8 @@
 """``unisync demo``: the main job on the built-in data, end to end on a CPU in a few minutes.
 
-1. synthesise the default corpus (real eSpeak NG speech, phoneme-driven faces, speaker-disjoint splits);
-2. pretrain a UniSync expert (mel + 3DMM by default, a pair that leaves chance within a CPU budget; ``--visual rgb``
-   and the others need far more steps) on its training speakers with the margin BCE;
+1. synthesise a corpus (real eSpeak NG speech, phoneme-driven faces, speaker-disjoint splits);
+2. pretrain a mel + RGB expert (the pair Wav2Lip needs; ``--visual`` picks another) on its training speakers with the
+   UniSync recipe (``--recipe paper`` for the paper's alone) for ``--minutes`` of training;
 3. evaluate it on the held-out test speakers (protocol A: binary accuracy / AUC / EER; protocol B: offset accuracy);
 4. use it: find the audio offset of every test clip, in sync and with the audio delayed, and compare
    ``UniSyncLoss`` on synced and shifted pairs; a PNG shows the offset curves.
@@ -21,11 +21,16 @@ EXPECTED_DELAYED_OFFSET = -DELAY  # offsets are positive when the sound comes be
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder (default outputs/demo)")
-    parser.add_argument("--speakers", type=int, default=40, help="speakers in the synthetic corpus (default 40)")
-    parser.add_argument("--visual", default="3dmm", choices=("3dmm", "landmarks", "parsing", "rgb"),
-                        help="visual representation of the expert (default 3dmm)")
-    parser.add_argument("--steps", type=int, default=600, help="expert training steps (default 600)")
-    parser.add_argument("--batch-size", type=int, default=64, help="training pairs per step (default 64)")
+    parser.add_argument("--speakers", type=int, default=120, help="speakers in the synthetic corpus (default 120)")
+    parser.add_argument("--clips", type=int, default=1, help="clips per speaker (default 1)")
+    parser.add_argument("--visual", default="rgb", choices=("3dmm", "landmarks", "parsing", "rgb"),
+                        help="visual representation of the expert (default rgb, 24 x 48 crops)")
+    parser.add_argument("--recipe", default="unisync", choices=("unisync", "paper", "wav2lip"),
+                        help="training recipe (default unisync; see docs/training.md)")
+    parser.add_argument("--minutes", type=float, default=3.0, help="expert training time in minutes (default 3)")
+    parser.add_argument("--steps", type=int, default=2000, help="at most this many training steps (default 2000)")
+    parser.add_argument("--batch-size", type=int, default=32, help="windows (or pairs) per step (default 32)")
+    parser.add_argument("--workers", type=int, default=2, help="processes synthesising the corpus (default 2)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: fastest on a busy CPU)")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -41,17 +46,25 @@ def run(args) -> int:
     from .trainer import Trainer
 
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"[1/4] synthetic corpus: {args.speakers} speakers -> {args.out / 'corpus'}")
-    store = generate_corpus(args.out / "corpus", speakers=args.speakers, clips=1, seed=args.seed)
+    print(f"[1/4] synthetic corpus: {args.speakers} speakers x {args.clips} clips -> {args.out / 'corpus'}")
+    store = generate_corpus(args.out / "corpus", speakers=args.speakers, clips=args.clips, seed=args.seed,
+                            mp4=False, workers=args.workers)
 
-    print(f"[2/4] training a mel+{args.visual} expert for {args.steps} steps -> {args.out / 'expert'}")
+    print(f"[2/4] training a mel+{args.visual} expert ({args.recipe} recipe) for {args.minutes:g} minutes "
+          f"(at most {args.steps} steps) -> {args.out / 'expert'}")
+    crop = {"height": 24, "width": 48} if args.visual in ("rgb", "parsing") else {}
+    evaluations = max(1, min(args.steps // 2, 6))
     config = make_config(overrides=dict(
-        audio="mel", visual=args.visual, channels=32, embed_dim=128, lr=1e-3, num_threads=args.threads, data=str(store.root), out=str(args.out / "expert"), max_steps=args.steps,
-        batch_size=args.batch_size, warmup_steps=min(50, args.steps // 10), eval_every=max(1, args.steps // 3),
-        checkpoint_every=max(1, args.steps // 3), samples_per_epoch=max(args.batch_size, 64 * args.batch_size),
-        val_pairs=512, num_workers=1, seed=args.seed, chance_check_steps=max(1, args.steps // 2),
+        recipe=args.recipe, audio="mel", visual=args.visual, visual_options=crop, channels=32, embed_dim=128,
+        num_threads=args.threads, data=str(store.root), out=str(args.out / "expert"), max_steps=args.steps,
+        max_minutes=args.minutes, batch_size=args.batch_size, warmup_steps=min(50, args.steps // 10),
+        eval_every=max(1, args.steps // evaluations), checkpoint_every=max(1, args.steps // evaluations),
+        samples_per_epoch=max(args.batch_size, 64 * args.batch_size), val_pairs=512, num_workers=1, seed=args.seed,
+        chance_check_steps=max(1, min(300, args.steps // 2)),
     ))
-    Trainer(config, tensorboard=False).train()
+    trained = Trainer(config, tensorboard=False).train()
+    print(f"  trained {trained['steps']} steps in {trained['elapsed_minutes']:.1f} min; validation AUC by evaluation: "
+          + " / ".join(f"{h['auc']:.2f}" for h in trained["history"]))
     expert = UniSyncExpert.from_pretrained(args.out / "expert" / "best").eval()
 
     print("[3/4] evaluation on the held-out test speakers")

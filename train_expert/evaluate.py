@@ -31,7 +31,7 @@ from unisync_loss.data import ClipStore
 from unisync_loss.metrics.offsets import best_offset
 from unisync_loss.validation import check_positive_int, is_integer
 
-from .metrics import equal_error_rate, roc_auc
+from .metrics import bootstrap_interval, equal_error_rate, roc_auc
 from .sampling import SyncPairDataset
 from .windows import WindowSource
 
@@ -88,6 +88,7 @@ def protocol_a(expert, dataset: SyncPairDataset, batch_size: int = 256, device: 
         "negatives": dataset.describe(),
         "scores": p,
         "kinds": kind,
+        "auc_interval95": bootstrap_interval((p, labels), roc_auc, resamples=200),
     }
     for k in SampleKind:
         mask = kind == k
@@ -150,6 +151,9 @@ def protocol_b(expert, source: WindowSource, max_offset: int = 15, tolerance: in
         )
     result: dict[str, Any] = {f"K{k}": float(np.mean(v)) if v else float("nan") for k, v in per_context.items()}
     result.update(clips=len(per_context[min(contexts)]), max_offset=max_offset, tolerance=tolerance)
+    result["per_clip"] = {f"K{k}": v for k, v in per_context.items()}
+    result["interval95"] = {f"K{k}": bootstrap_interval(v) if len(v) > 1 else [float("nan")] * 2
+                            for k, v in per_context.items()}
     return result
 
 
@@ -182,8 +186,11 @@ def format_result(result: dict[str, Any]) -> str:
         f"  accuracy@0.5 {a['accuracy']:.4f}  AUC {a['auc']:.4f}  EER {a['eer']:.4f}  "
         f"(positives {a['accuracy_positive']:.3f}, same {a['accuracy_same_speaker']:.3f}, "
         f"cross {a['accuracy_cross_speaker']:.3f})",
+        f"  AUC 95% interval (bootstrap over pairs) {a['auc_interval95'][0]:.3f}..{a['auc_interval95'][1]:.3f}",
         f"protocol B (offsets +/-{b['max_offset']}, tolerance +/-{b['tolerance']}, {b['clips']} clips):",
         "  " + "  ".join(f"{k} {v:.4f}" for k, v in b.items() if k.startswith("K")),
+        "  95% intervals (bootstrap over clips): " + "  ".join(
+            f"{k} {lo:.2f}..{hi:.2f}" for k, (lo, hi) in b["interval95"].items()),
     ]
     return "\n".join(lines)
 

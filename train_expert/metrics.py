@@ -47,3 +47,30 @@ def equal_error_rate(scores, labels) -> float:
         return float(fpr[i])
     w = diff[i] / (diff[i] - diff[i - 1])  # linear interpolation between points i - 1 and i
     return float(w * fpr[i - 1] + (1 - w) * fpr[i])
+
+
+def bootstrap_interval(values, statistic=np.mean, resamples: int = 1000, level: float = 0.95,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over the items of ``values`` (resampled with replacement).
+
+    ``values``: a 1-D sequence, or a tuple of equally long arrays resampled together (e.g. scores and labels, with
+    ``statistic=roc_auc``). Resampling whole test clips (or pairs) is the uncertainty that a small test set has.
+    """
+    arrays = tuple(np.asarray(v) for v in values) if isinstance(values, tuple) else (np.asarray(values),)
+    n = len(arrays[0])
+    if n < 2 or any(len(a) != n for a in arrays):
+        raise ValueError(f"values: expected at least 2 items (and equal lengths), got lengths {[len(a) for a in arrays]}")
+    if not 0 < level < 1 or resamples < 10:
+        raise ValueError(f"level, resamples: expected a level in (0, 1) and >= 10 resamples, got {level}, {resamples}")
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(resamples):
+        pick = rng.integers(0, n, n)
+        sample = tuple(a[pick] for a in arrays)
+        try:
+            stats.append(float(statistic(*sample)))
+        except ValueError:  # e.g. an AUC resample with one class only
+            continue
+    tail = (1 - level) / 2 * 100
+    low, high = np.nanpercentile(stats, [tail, 100 - tail])
+    return float(low), float(high)

@@ -82,6 +82,8 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = UniSyncExpert(config.audio_spec(), config.visual_spec(), channels=config.channels,
                                    embed_dim=config.embed_dim).to(device)
+        if config.init_from:
+            self._initialise(Path(config.init_from))
         self._build_data(ClipStore(config.data), progress)
         self.net = DistributedDataParallel(self.model) if self.ctx.distributed else self.model
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=tuple(config.betas))
@@ -136,6 +138,18 @@ class Trainer:
         self.loader = DataLoader(self.train_set, batch_size=None if clips else self.per_rank_batch,
                                  sampler=self.sampler, num_workers=c.num_workers, pin_memory=c.pin_memory and cuda,
                                  drop_last=not clips)
+
+    def _initialise(self, directory: Path) -> None:
+        """Start from the weights of the expert in ``directory`` (same pair and architecture)."""
+        source = UniSyncExpert.from_pretrained(directory)
+        if source.config != self.model.config:
+            differ = sorted(k for k in set(source.config) | set(self.model.config)
+                            if k != "unisync_version" and source.config.get(k) != self.model.config.get(k))
+            if differ:
+                raise ValueError(f"init_from: {directory} holds an expert whose settings differ from this run's in "
+                                 f"{differ}: {[source.config.get(k) for k in differ]} vs "
+                                 f"{[self.model.config.get(k) for k in differ]}")
+        self.model.load_state_dict(source.state_dict())
 
     def _resume(self) -> None:
         path = self.out / "checkpoints" / LAST_NAME

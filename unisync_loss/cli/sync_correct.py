@@ -3,6 +3,7 @@
     unisync sync-correct STORE --syncnet syncnet_v2.model
     unisync sync-correct STORE --expert experts/mel-rgb --min-confidence 0.05 --max-offset 1
     unisync sync-correct STORE --expert experts/mel-landmarks --dry-run   # offsets only, the store is not changed
+    unisync sync-correct STORE --mouth-energy --min-confidence 0.3          # no model needed (landmarks + audio)
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ def add_arguments(parser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--syncnet", help="SyncNet weights (syncnet_v2.model); the clips' frames are its face crops")
     which.add_argument("--expert", help="UniSync expert checkpoint folder")
+    which.add_argument("--mouth-energy", action="store_true",
+                       help="no model: lag of best correlation of mouth opening (68-point landmarks) and audio energy")
     parser.add_argument("--min-confidence", type=float,
-                        help="drop clips below this confidence (default: 3.0 LSE-C for SyncNet, 0.05 for UniSync)")
+                        help="drop clips below this confidence (default: 3.0 LSE-C for SyncNet, 0.05 for UniSync, 0.3 peak correlation for --mouth-energy)")
     parser.add_argument("--max-offset", type=int, default=1, help="keep clips within +/- this many frames (1)")
     parser.add_argument("--min-frames", type=int, default=25, help="drop clips that a shift leaves shorter (25)")
     parser.add_argument("--mode", choices=("default", "reference"), default="default", help="SyncNet mode")
@@ -32,13 +35,15 @@ def run(args) -> int:
     from ..data.clip_store import ClipStore
     from ..expert import UniSyncExpert
     from ..metrics.sync_correction import (DEFAULT_MIN_CONFIDENCE, ESTIMATE_NAME, REPORT_NAME, correct_store,
-                                           syncnet_estimator, unisync_estimator)
+                                           mouth_energy_estimator, syncnet_estimator, unisync_estimator)
     from ..metrics.syncnet import load_syncnet
 
     store = ClipStore(args.store)
     if args.syncnet:
         estimator, kind = syncnet_estimator(load_syncnet(args.syncnet, args.device), args.mode), "syncnet"
         scorer = f"syncnet:{Path(args.syncnet).name}"
+    elif args.mouth_energy:
+        estimator, kind, scorer = mouth_energy_estimator(), "mouth_energy", "mouth-energy"
     else:
         expert = UniSyncExpert.from_pretrained(args.expert).to(args.device).eval()
         estimator, kind = unisync_estimator(expert), "unisync"

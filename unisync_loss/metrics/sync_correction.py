@@ -42,7 +42,7 @@ ESTIMATE_NAME = "sync_estimate.json"
 DROPPED_DIR = "dropped"
 #: Starting points for ``min_confidence``: LSE-C for SyncNet (LatentSync filters its data at 3), probability
 #: margin for a UniSync expert.
-DEFAULT_MIN_CONFIDENCE = {"syncnet": 3.0, "unisync": 0.05}
+DEFAULT_MIN_CONFIDENCE = {"syncnet": 3.0, "unisync": 0.05, "mouth_energy": 0.3}
 
 Estimator = Callable[[Clip], tuple[int, float]]
 
@@ -101,6 +101,26 @@ def unisync_estimator(expert: UniSyncExpert) -> Estimator:
             visual = torch.from_numpy(array if array.dtype == np.uint8 else array.astype(np.float32))
         scores = unisync_scores(expert, torch.from_numpy(np.array(clip.audio, dtype=np.float32)), visual)
         return scores.offset, scores.confidence
+
+    return estimate
+
+
+def mouth_energy_estimator(max_lag: int = 10) -> Estimator:
+    """Estimator that needs no model: the lag of best correlation between the mouth opening (the clip's 68-point
+    ``landmarks``) and the audio energy, relative to speech's natural lead
+    (:func:`~unisync_loss.metrics.mouth_energy.estimate_offset`) -> (offset, peak correlation)."""
+    from ..representations import create_representation
+    from .mouth_energy import estimate_offset
+
+    frontend = create_representation("mel").build_frontend()
+
+    def estimate(clip: Clip) -> tuple[int, float]:
+        landmarks = getattr(clip, "landmarks", None)
+        if landmarks is None or np.asarray(landmarks).shape[1:2] != (68,):
+            raise ValueError(f"clip {clip.id}: the mouth-energy estimator needs a 68-point landmarks array")
+        with torch.no_grad():
+            mel = frontend(torch.from_numpy(np.array(clip.audio, dtype=np.float32))[None])[0].numpy()
+        return estimate_offset(np.asarray(landmarks), mel, max_lag)
 
     return estimate
 

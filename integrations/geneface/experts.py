@@ -71,11 +71,14 @@ def write_expert_store(root: str | Path, store: ClipStore, clips: dict[str, list
     The waveforms come from ``store``; the clips' own features are cached under ``spec``'s representation, so no
     frontend runs. An existing folder at ``root`` is replaced.
     """
+    if not isinstance(store, ClipStore) or not isinstance(spec, AudioFeatureSpec):
+        raise ValueError(f"store, spec: expected a ClipStore and an AudioFeatureSpec, got {type(store).__name__} and "
+                         f"{type(spec).__name__}")
     root = Path(root)
-    if root.exists():
-        if not (root / "store.json").is_file():
-            raise ValueError(f"root: {root} exists and is not a clip store; choose another folder")
+    if (root / "store.json").is_file():
         shutil.rmtree(root)
+    elif root.exists() and any(root.iterdir()):
+        raise ValueError(f"root: {root} holds files and is not a clip store; choose another folder")
     triples = [(clip, split, store.load_array(clip.id, "audio", mmap=False))
                for split, split_clips in clips.items() for clip in split_clips]
     return write_clip_store(root, triples, audio=spec.representation(),
@@ -88,6 +91,8 @@ def expert_config(data: str | Path, out: str | Path, spec: AudioFeatureSpec, mot
     """A ``TrainConfig`` for a UniSync expert on a :func:`write_expert_store` store: the audio representation of
     ``spec``, the visual one of ``motion_shape``, the paper's margins for the features, one process, no loader
     workers; ``settings`` override any field (e.g. ``channels``, ``batch_size``, ``recipe``, ``train_split``)."""
+    if not isinstance(spec, AudioFeatureSpec):
+        raise ValueError(f"spec: expected an AudioFeatureSpec, got {type(spec).__name__}")
     same, cross = PAPER_MARGINS[spec.kind]
     visual = visual_spec(motion_shape)
     eval_every = max(1, steps // 4)
@@ -99,10 +104,10 @@ def expert_config(data: str | Path, out: str | Path, spec: AudioFeatureSpec, mot
 
 
 def train_unisync_expert(config: TrainConfig, progress: bool = True) -> UniSyncExpert:
-    """Train with :class:`train_expert.trainer.Trainer` from scratch (``config.out`` is cleared first); returns its
-    best-by-validation expert, frozen in eval mode."""
+    """Train with :class:`train_expert.trainer.Trainer` from scratch (a previous run in ``config.out`` is removed
+    first, so that the Trainer does not resume it); returns its best-by-validation expert, frozen in eval mode."""
     out = Path(config.out)
-    if out.exists():
+    if (out / "config.yaml").is_file():
         shutil.rmtree(out)
     Trainer(config, progress=progress, tensorboard=False).train()
     return UniSyncExpert.from_pretrained(out / "best").eval().requires_grad_(False)
@@ -141,6 +146,8 @@ def train_geneface_syncnet(config: TrainConfig, motion_shape: tuple[int, ...], l
     """GeneFace's SyncNet on the pairs ``config`` describes (its store, splits, shares, batch size, steps, seed,
     evaluation interval): BCE on the cosine, Adam at GeneFace's ``lr``; returns the state with the best protocol-A
     validation accuracy, frozen in eval mode."""
+    if not lr > 0:
+        raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
     mouth = visual_spec(motion_shape, mouth_only=True)
     train = pair_dataset(config, mouth, config.train_split, config.samples_per_epoch, config.seed)
     val = pair_dataset(config, mouth, config.val_split, config.val_pairs, config.seed + VAL_SEED_OFFSET)
@@ -166,7 +173,7 @@ def train_geneface_syncnet(config: TrainConfig, motion_shape: tuple[int, ...], l
             bar.update(1)
             if step % config.eval_every == 0 or step == config.max_steps:
                 accuracy = protocol_a(model, val, batch_size=max(64, config.batch_size))["accuracy"]
-                bar.set_postfix(loss=f"{float(loss):.4f}", val_acc=f"{accuracy:.3f}")
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", val_acc=f"{accuracy:.3f}")
                 if accuracy > best:
                     best, best_state = accuracy, copy.deepcopy(model.syncnet.state_dict())
             if step >= config.max_steps:

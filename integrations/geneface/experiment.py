@@ -3,8 +3,7 @@
 1. Corpus: any clip store (``--store``) with a train/val/test split by speaker, else the small vowel corpus of this
    package (``--corpus vowel``, default; target: 68 3D landmarks as in GeneFace) or the project's synthetic corpus
    (``--corpus synth``: eSpeak speech, head motion, 64 expression coefficients of which 58 are speech-unrelated; target:
-   the coefficients, as in GeneFace++). On the synthetic corpus none of the experts rose above chance within this
-   script's CPU budget (measured; see the README), hence the default.
+   the coefficients, as in GeneFace++).
 2. Experts, on the train speakers, with the project's sampler (:mod:`.experts`): a UniSync expert trained by
    ``train_expert``'s Trainer (recipe ``--recipe``, default ``unisync``) and GeneFace's SyncNet (BCE) on pairs drawn
    with the same shares; same store, steps and batch size.

@@ -46,6 +46,6 @@ def test_mouth_error_from_coefficients_uses_the_corpus_face_model(tmp_path):
 def test_table_has_a_row_per_arm_and_ground_truth():
     row = {"distance": 0.4, "confidence": 0.1, "sync_loss": 0.7, "abs_offset": 0.0, "mouth_error": 0.01, "mse": 0.5}
     rows = {"ground_truth": row, **{arm: row for arm, _ in ARMS}}
-    table = format_table(rows, {"judge_test_accuracy": 0.75}, 12.0)
+    table = format_table(rows, {"judge": {"accuracy": 0.75, "auc": 0.8}}, 12.0)
     lines = [line for line in table.splitlines() if line.startswith("| ")]
-    assert len(lines) == 2 + 1 + len(ARMS) and "+ UniSync loss" in table and "judge 0.750" in table
+    assert len(lines) == 2 + 1 + len(ARMS) and "+ UniSync loss" in table and "judge 0.750 (AUC 0.800)" in table

@@ -1,11 +1,13 @@
-"""The self-contained audio-to-motion trainer: a few steps with the UniSync loss beat the no-sync twin (judged)."""
+"""The experiment's experts (trained by train_expert from a run-folder store) and its audio-to-motion trainer: a few
+steps with the UniSync loss beat the no-sync twin (judged)."""
 
 import numpy as np
 import pytest
 import torch
 
 from integrations.geneface.evaluation import mouth_error, offset_profile, sync_metrics
-from integrations.geneface.experts import sample_windows, train_unisync_expert, unisync_expert_for
+from integrations.geneface.experts import (expert_config, pair_accuracy, pair_dataset, train_geneface_syncnet,
+                                           train_unisync_expert, visual_spec, write_expert_store)
 from integrations.geneface.features import AudioFeatureSpec
 from integrations.geneface.motion_data import load_motion_clips, random_crops
 from integrations.geneface.motion_model import AudioToMotion
@@ -13,21 +15,27 @@ from integrations.geneface.sync_criteria import GeneFaceSyncLoss, unisync_criter
 from integrations.geneface.syncnet import GeneFaceSyncNet
 from integrations.geneface.trainer import MotionTrainConfig, predict, train_motion_model
 from integrations.geneface.vowel_corpus import build_vowel_corpus
-from unisync_loss import SampleKind
+from unisync_loss import SampleKind, UniSyncExpert
+from unisync_loss.data import ClipStore
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """A tiny vowel corpus, a UniSync expert on its train speakers and a judge on its val speakers."""
+    """A tiny vowel corpus, its run-folder store, a UniSync expert on its train speakers and a judge on its val
+    speakers, both trained by train_expert's Trainer."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    store = build_vowel_corpus(tmp_path_factory.mktemp("vowels"), {"train": 4, "val": 2, "test": 2}, 3, 2.4, seed=0)
+    root = tmp_path_factory.mktemp("vowels")
+    store = build_vowel_corpus(root / "corpus", {"train": 4, "val": 2, "test": 2}, 3, 2.4, seed=0)
     spec = AudioFeatureSpec()
     clips = {split: load_motion_clips(store, split, spec, "landmarks") for split in ("train", "val", "test")}
-    expert = train_unisync_expert(unisync_expert_for(spec, (68, 3)), clips["train"], steps=60, seed=0)
-    judge = train_unisync_expert(unisync_expert_for(spec, (68, 3), channels=24, embed_dim=48), clips["val"], steps=60,
-                                 seed=7)
-    yield store, clips, expert, judge
+    expert_store = write_expert_store(root / "expert-store", store, clips, spec)
+    common = dict(spec=spec, motion_shape=(68, 3), data=expert_store.root, steps=60, batch_size=32, warmup_steps=5)
+    config = expert_config(out=root / "expert", seed=0, channels=16, embed_dim=32, **common)
+    expert = train_unisync_expert(config, progress=False)
+    judge = train_unisync_expert(expert_config(out=root / "judge", seed=7, channels=24, embed_dim=48,
+                                               train_split="val", val_split="train", **common), progress=False)
+    yield store, clips, expert, judge, config
     torch.set_num_threads(threads)
 
 
@@ -38,7 +46,7 @@ def judge_sync_loss(judge, model, clips):
 
 
 def test_sync_loss_lowers_the_judges_sync_loss_over_its_no_sync_twin(corpus):
-    _, clips, expert, judge = corpus
+    _, clips, expert, judge, _ = corpus
     runs = {}
     for schedule in ("off", "always"):
         config = MotionTrainConfig(steps=30, batch_size=8, crop_frames=24, lr=2e-3, hidden=32, sync_weight=1.0,
@@ -53,7 +61,7 @@ def test_sync_loss_lowers_the_judges_sync_loss_over_its_no_sync_twin(corpus):
 
 
 def test_geneface_schedule_switches_on_below_the_threshold(corpus):
-    _, clips, expert, _ = corpus
+    _, clips, expert, _, _ = corpus
     calls = []
 
     def criterion(features, motion):
@@ -69,11 +77,40 @@ def test_geneface_schedule_switches_on_below_the_threshold(corpus):
         train_motion_model(clips["train"], clips["val"], MotionTrainConfig(sync_schedule="always"))
 
 
-def test_windows_crops_and_model_shapes(corpus):
-    _, clips, _, _ = corpus
-    audio, motion, kind = sample_windows(clips["train"], 64, np.random.default_rng(0))
-    assert audio.shape == (64, 10, 80) and motion.shape == (64, 5, 68, 3)
-    assert set(kind.tolist()) == {int(k) for k in SampleKind}
+def test_expert_store_holds_what_the_motion_model_sees_and_the_trainer_trained_from_it(corpus, tmp_path):
+    store, clips, expert, _, config = corpus
+    expert_store = ClipStore(config.data)
+    clip = clips["train"][0]
+    assert expert_store.clip_ids("train") == [c.id for c in clips["train"]]
+    np.testing.assert_array_equal(expert_store.load_array(clip.id, "landmarks"), clip.motion)
+    pairs = pair_dataset(config, visual_spec((68, 3)), "train", 64, seed=0)
+    first = pairs.source.clips.index(next(c for c in pairs.source.clips if c.clip_id == clip.id))
+    np.testing.assert_array_equal(pairs.source.audio_window(first, 3), clip.features[6:16])  # cached, not recomputed
+    batch = [pairs[i] for i in range(64)]
+    assert batch[0]["audio"].shape == (10, 80) and batch[0]["visual"].shape == (5, 68, 3)
+    assert {int(b["kind"]) for b in batch} == {int(k) for k in SampleKind}
+    assert pair_dataset(config, visual_spec((68, 3), mouth_only=True), "train", 1, 0)[0]["visual"].shape == (5, 20, 3)
+    saved = UniSyncExpert.from_pretrained(f"{config.out}/best")
+    assert saved.visual_rep.config()["temporal_centring"] and (config.same_margin, config.cross_margin) == (0.1, 0.3)
+    hubert = expert_config(tmp_path, tmp_path / "h", AudioFeatureSpec("hubert", "DIR"), (64,), 10, 0)
+    assert (hubert.same_margin, hubert.cross_margin) == (0.3, 0.7) and hubert.visual == "3dmm"
+    (tmp_path / "notes.txt").write_text("not a store")
+    with pytest.raises(ValueError, match="not a clip store"):
+        write_expert_store(tmp_path, store, clips, AudioFeatureSpec())
+
+
+def test_geneface_syncnet_trains_on_the_shared_pairs_and_both_experts_are_scored_alike(corpus):
+    _, clips, expert, _, config = corpus
+    syncnet = train_geneface_syncnet(config, (68, 3), progress=False)
+    assert isinstance(syncnet, GeneFaceSyncNet) and not syncnet.training and syncnet.mouth_dim == 60
+    for model in (expert, syncnet):
+        result = pair_accuracy(model, config, (68, 3), pairs=128)
+        assert set(result) == {"accuracy", "auc"} and 0.0 <= result["accuracy"] <= 1.0
+    assert pair_accuracy(expert, config, (68, 3), split="train", pairs=256)["auc"] > 0.6
+
+
+def test_crops_and_model_shapes(corpus):
+    _, clips, _, _, _ = corpus
     features, target = random_crops(clips["train"], 3, 12, np.random.default_rng(0))
     assert features.shape == (3, 24, 80) and target.shape == (3, 12, 68, 3)
     model = AudioToMotion(80, (68, 3), hidden=16)

@@ -3,11 +3,12 @@
 1. Corpus: any clip store (``--store``) with a train/val/test split by speaker, else the small vowel corpus of this
    package (``--corpus vowel``, default; target: 68 3D landmarks as in GeneFace) or the project's synthetic corpus
    (``--corpus synth``: eSpeak speech, head motion, 64 expression coefficients of which 58 are speech-unrelated; target:
-   the coefficients, as in GeneFace++). On the synthetic corpus none of the experts rose above chance within this
-   script's CPU budget (measured; see the README), hence the default.
-2. Experts, on the train speakers: a UniSync expert (margin BCE) and GeneFace's SyncNet (BCE), same windows and steps.
-3. Judge, one neither run trains against: a UniSync-style expert of another width and seed, trained only on the val
-   speakers.
+   the coefficients, as in GeneFace++).
+2. Experts, on the train speakers, with the project's sampler (:mod:`.experts`): a UniSync expert trained by
+   ``train_expert``'s Trainer (recipe ``--recipe``, default ``unisync``) and GeneFace's SyncNet (BCE) on pairs drawn
+   with the same shares; same store, steps and batch size.
+3. Judge, one neither run trains against: a UniSync expert of another width and seed, trained by the same Trainer
+   only on the val speakers (its checkpoint chosen on the train speakers' pairs, never on the test speakers).
 4. Three audio-to-motion runs with the same budget and seed: no sync loss, GeneFace's SyncNet loss, UniSync loss.
 5. On the held-out test speakers: the judge's distance / confidence / offset / sync loss (as LSE-D / LSE-C are for
    videos) and the mouth-landmark error; printed as a table shaped like the paper's GeneFace rows, saved as JSON,
@@ -30,9 +31,10 @@ import torch
 from unisync_loss.data.clip_store import ClipStore
 
 from .evaluation import mouth_error, offset_profile, sync_metrics
-from .experts import (train_geneface_syncnet, train_unisync_expert, unisync_expert_for, window_accuracy)
+from .experts import (expert_config, pair_accuracy, train_geneface_syncnet, train_unisync_expert,
+                      write_expert_store)
 from .features import AudioFeatureSpec
-from .motion_data import load_motion_clips, sync_visual
+from .motion_data import load_motion_clips
 from .sync_criteria import GeneFaceSyncLoss, unisync_criterion
 from .trainer import MotionTrainConfig, predict, standardised_losses, train_motion_model
 from .conventions import MOUTH
@@ -56,8 +58,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                              "(GeneFace); default: landmarks for the vowel corpus, 3dmm otherwise")
     parser.add_argument("--hubert-model", help="local HubertModel folder (default: 50/s log-mel features)")
     parser.add_argument("--hubert-dim", type=int, default=1024)
-    parser.add_argument("--expert-steps", type=int, default=400)
+    parser.add_argument("--recipe", choices=("unisync", "paper", "wav2lip"), default="unisync",
+                        help="train_expert recipe of the UniSync expert and the judge (see docs/training.md)")
+    parser.add_argument("--expert-steps", type=int, default=400, help="steps of the UniSync expert and the SyncNet")
     parser.add_argument("--judge-steps", type=int, default=400)
+    parser.add_argument("--expert-batch", type=int, default=32, help="pairs (or windows) per expert training step")
     parser.add_argument("--expert-channels", type=int, default=64, help="UniSync expert width")
     parser.add_argument("--expert-embed", type=int, default=128, help="UniSync expert embedding size")
     parser.add_argument("--motion-steps", type=int, default=300)
@@ -84,22 +89,23 @@ def run(args: argparse.Namespace) -> dict:
     clips = {split: load_motion_clips(store, split, spec, args.target) for split in ("train", "val", "test")}
 
     shape = clips["train"][0].motion.shape[1:]
+    expert_store = write_expert_store(args.out / "expert-store", store, clips, spec)
     timings = {"data": time.time() - start}
     tick = time.time()
-    expert = train_unisync_expert(unisync_expert_for(spec, shape, args.expert_channels, args.expert_embed),
-                                  clips["train"], args.expert_steps, args.seed)
-    syncnet = train_geneface_syncnet(clips["train"], args.target, args.expert_steps, args.seed)
-    judge = train_unisync_expert(unisync_expert_for(spec, shape, channels=24, embed_dim=48), clips["val"],
-                                 args.judge_steps, args.seed + 1000, desc="judge")
+    common = dict(spec=spec, motion_shape=shape, recipe=args.recipe, batch_size=args.expert_batch,
+                  data=expert_store.root)
+    expert_cfg = expert_config(out=args.out / "experts" / "unisync", steps=args.expert_steps, seed=args.seed,
+                               channels=args.expert_channels, embed_dim=args.expert_embed, **common)
+    judge_cfg = expert_config(out=args.out / "experts" / "judge", steps=args.judge_steps, seed=args.seed + 1000,
+                              channels=24, embed_dim=48, train_split="val", val_split="train", **common)
+    expert = train_unisync_expert(expert_cfg)
+    syncnet = train_geneface_syncnet(expert_cfg, shape)
+    judge = train_unisync_expert(judge_cfg)
     timings["experts"] = time.time() - tick
     judge_loss = unisync_criterion(judge, reduction="none")
     criteria = {"none": None, "geneface": GeneFaceSyncLoss(syncnet, args.target), "unisync": unisync_criterion(expert)}
-    experts_info = {
-        "unisync_test_accuracy": window_accuracy(expert.sync_probability, clips["test"]),
-        "geneface_test_accuracy": window_accuracy(
-            lambda a, m: syncnet.sync_probability(a, sync_visual(m, args.target)), clips["test"]),
-        "judge_test_accuracy": window_accuracy(judge.sync_probability, clips["test"]),
-    }
+    experts_info = {name: pair_accuracy(model, expert_cfg, shape)
+                    for name, model in (("unisync", expert), ("geneface", syncnet), ("judge", judge))}
 
     rows, histories, profiles = {}, {}, {}
     gt_profiles = [offset_profile(judge_loss.sync_probability, torch.from_numpy(c.features), torch.from_numpy(c.motion))
@@ -182,8 +188,8 @@ def format_table(rows: dict, experts_info: dict, runtime_s: float) -> str:
              "| --- | " + " | ".join("---:" for _ in COLUMNS) + " |"]
     for key, row in rows.items():
         lines.append(f"| {names[key]} | " + " | ".join(f"{row[c]:.4f}" for c, _ in COLUMNS) + " |")
-    accuracy = ", ".join(f"{k.replace('_test_accuracy', '')} {v:.3f}" for k, v in experts_info.items())
-    lines.append(f"\nWindow accuracy on test speakers: {accuracy}. Runtime {runtime_s:.0f} s.")
+    accuracy = ", ".join(f"{name} {v['accuracy']:.3f} (AUC {v['auc']:.3f})" for name, v in experts_info.items())
+    lines.append(f"\nPair accuracy on test speakers (protocol A): {accuracy}. Runtime {runtime_s:.0f} s.")
     return "\n".join(lines)
 
 

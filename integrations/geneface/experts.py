@@ -1,138 +1,197 @@
-"""Training the sync experts of the experiment on motion clips: UniSync's expert and GeneFace's SyncNet.
+"""The experiment's sync experts, trained with the project's one sampler and trainer (:mod:`train_expert`).
 
-Both see the same windows from the same sampler: 0.2 s of audio features (10 frames at 50/s) against 5 video frames
-of motion. Half the pairs are in sync; the negatives are same-speaker (the clip's own audio shifted by 2 to 8 frames,
-or another clip of the speaker) and cross-speaker (``cross_share`` of all pairs, 0.2 as in the paper). The UniSync
-expert learns with the margin BCE (margins 0 / 0.1 / 0.3), GeneFace's SyncNet with plain BCE on its cosine.
+The motion clips are first written into a clip store in the run folder (:func:`write_expert_store`): their motion as
+the store's ``coeffs3dmm`` (64 expression coefficients) or ``landmarks`` (68 points) array, their 50 frames/s
+features cached under the expert's audio representation, so that :class:`train_expert.windows.WindowSource` reads
+exactly the arrays the motion model and the sync losses see. Then:
+
+* UniSync experts (the one the motion model trains against, and the judge) are trained by
+  :class:`train_expert.trainer.Trainer` from a :class:`train_expert.config.TrainConfig` (recipe ``unisync`` unless
+  told otherwise: clip-grouped batches, margin BCE + multi-way contrastive term, temporal centring, L2, warm-up +
+  cosine, validation, checkpoints, best-by-validation export).
+* GeneFace's SyncNet is another architecture, which the Trainer does not build; it is trained here with GeneFace's
+  objective (plain BCE on its cosine, Adam 5e-4), on pairs of :class:`train_expert.sampling.SyncPairDataset` with the
+  shares of the same ``TrainConfig``, and the best state by protocol A on the same validation pairs is kept.
+
+Every share (positives, cross-speaker, other-clip, shifts) means what ``TrainConfig`` and ``docs/training.md`` say.
+Margins: the paper's best per audio representation, (0.1, 0.3) for mel features and (0.3, 0.7) for HuBERT.
 """
 
 from __future__ import annotations
 
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import torch
+from einops import rearrange
 from torch import nn
-from tqdm import tqdm
+from torch.utils.data import DataLoader
 
-from unisync_loss import MarginBCELoss, SampleKind, UniSyncExpert
-from unisync_loss.validation import check_positive_int
+from unisync_loss import SampleKind, UniSyncExpert
+from unisync_loss.data.clip_store import ClipStore
+from unisync_loss.progress import progress_bar
+from unisync_loss.representations import create_representation
+from unisync_loss.validation import check_choice
 
-from .conventions import HUBERT_PER_VIDEO_FRAME, HUBERT_WINDOW, VIDEO_WINDOW
+from train_expert.config import TrainConfig, make_config
+from train_expert.evaluate import protocol_a
+from train_expert.sampling import SyncPairDataset
+from train_expert.trainer import VAL_SEED_OFFSET, Trainer
+from train_expert.windows import WindowSource
+
 from .features import AudioFeatureSpec
-from .motion_data import MotionClip, sync_visual
+from .motion_data import MotionClip
+from .readers import write_clip_store
 from .syncnet import GeneFaceSyncNet
 
-
-def sample_windows(clips: list[MotionClip], n: int, rng: np.random.Generator, cross_share: float = 0.2,
-                   positive_share: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``n`` window pairs: audio ``(n, 10, F)``, motion ``(n, 5, ...)``, kind ``(n,)`` (:class:`SampleKind`)."""
-    by_speaker: dict[str, list[int]] = {}
-    for i, clip in enumerate(clips):
-        by_speaker.setdefault(clip.speaker, []).append(i)
-    if len(by_speaker) < 2 and cross_share > 0:
-        raise ValueError("clips: cross-speaker negatives need clips of at least two speakers")
-    audio, motion, kinds = [], [], []
-    for _ in range(n):
-        ci = int(rng.integers(len(clips)))
-        clip = clips[ci]
-        start = int(rng.integers(clip.num_frames - VIDEO_WINDOW + 1))
-        draw = rng.random()
-        source, a_start, kind = clip, start, SampleKind.POSITIVE
-        if draw >= positive_share:
-            if draw < positive_share + cross_share:
-                others = [i for s, idx in by_speaker.items() if s != clip.speaker for i in idx]
-                source, kind = clips[others[int(rng.integers(len(others)))]], SampleKind.CROSS_SPEAKER
-                a_start = int(rng.integers(source.num_frames - VIDEO_WINDOW + 1))
-            else:
-                kind = SampleKind.SAME_SPEAKER
-                mates = by_speaker[clip.speaker]
-                if len(mates) > 1 and rng.random() < 0.5:
-                    source = clips[mates[int(rng.integers(len(mates)))]]
-                    a_start = int(rng.integers(source.num_frames - VIDEO_WINDOW + 1))
-                if source is clip:
-                    shifts = [d for d in range(-8, 9) if abs(d) >= 2 and 0 <= start + d <= clip.num_frames - 5]
-                    a_start = start + shifts[int(rng.integers(len(shifts)))]
-        a = HUBERT_PER_VIDEO_FRAME * a_start
-        audio.append(source.features[a:a + HUBERT_WINDOW])
-        motion.append(clip.motion[start:start + VIDEO_WINDOW])
-        kinds.append(int(kind))
-    return torch.from_numpy(np.stack(audio)), torch.from_numpy(np.stack(motion)), torch.tensor(kinds)
+#: The paper's best (same-speaker, cross-speaker) margins for each kind of audio features.
+PAPER_MARGINS = {"mel50": (0.1, 0.3), "hubert": (0.3, 0.7)}
+#: Seed offset of the test pairs that :func:`pair_accuracy` scores (apart from training and validation seeds).
+TEST_SEED_OFFSET = 2_000_003
 
 
-def unisync_expert_for(spec: AudioFeatureSpec, motion_shape: tuple[int, ...], channels: int = 16,
-                       embed_dim: int = 32) -> UniSyncExpert:
-    """A fresh UniSync expert for these features and this motion (3DMM ``(64,)`` or landmarks ``(68, D)``)."""
+def visual_spec(motion_shape: tuple[int, ...], mouth_only: bool = False) -> dict[str, Any]:
+    """The visual representation of motion frames ``(64,)`` (3DMM) or ``(68, D)`` (landmarks); ``mouth_only`` keeps
+    landmarks 48-67, what GeneFace's SyncNet sees."""
     if len(motion_shape) == 1:
-        visual = {"name": "3dmm", "num_coeffs": motion_shape[0]}
-    else:
-        visual = {"name": "landmarks", "num_points": motion_shape[0], "dims": motion_shape[1]}
-    return UniSyncExpert(audio=spec.representation(), visual=visual, channels=channels, embed_dim=embed_dim)
+        return {"name": "3dmm", "num_coeffs": int(motion_shape[0])}
+    if len(motion_shape) != 2:
+        raise ValueError(f"motion_shape: expected (C,) coefficients or (K, D) landmarks, got {motion_shape!r}")
+    return {"name": "landmarks", "num_points": 20 if mouth_only else int(motion_shape[0]),
+            "dims": int(motion_shape[1])}
 
 
-def train_unisync_expert(expert: UniSyncExpert, clips: list[MotionClip], steps: int, seed: int,
-                         batch_size: int = 32, lr: float = 3e-3, desc: str = "UniSync expert") -> UniSyncExpert:
-    """Train ``expert`` in place with the margin BCE and Adam; returns it frozen in eval mode."""
-    check_positive_int(steps, "steps")
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    loss_fn = MarginBCELoss(0.0, 0.1, 0.3)
-    optimizer = torch.optim.Adam(expert.parameters(), lr=lr)
-    expert.train()
-    for _ in tqdm(range(steps), desc=desc, unit="step", leave=False):
-        audio, motion, kind = sample_windows(clips, batch_size, rng)
-        loss = loss_fn(expert.sync_probability(audio, motion), kind)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    recalibrate_batch_norm(expert, lambda: expert.sync_probability(*sample_windows(clips, 64, rng)[:2]))
-    return expert.eval().requires_grad_(False)
+def write_expert_store(root: str | Path, store: ClipStore, clips: dict[str, list[MotionClip]],
+                       spec: AudioFeatureSpec) -> ClipStore:
+    """``clips`` (split -> motion clips of ``store``) as a fresh clip store at ``root`` for :mod:`train_expert`.
+
+    The waveforms come from ``store``; the clips' own features are cached under ``spec``'s representation, so no
+    frontend runs. An existing folder at ``root`` is replaced.
+    """
+    if not isinstance(store, ClipStore) or not isinstance(spec, AudioFeatureSpec):
+        raise ValueError(f"store, spec: expected a ClipStore and an AudioFeatureSpec, got {type(store).__name__} and "
+                         f"{type(spec).__name__}")
+    root = Path(root)
+    if (root / "store.json").is_file():
+        shutil.rmtree(root)
+    elif root.exists() and any(root.iterdir()):
+        raise ValueError(f"root: {root} holds files and is not a clip store; choose another folder")
+    triples = [(clip, split, store.load_array(clip.id, "audio", mmap=False))
+               for split, split_clips in clips.items() for clip in split_clips]
+    return write_clip_store(root, triples, audio=spec.representation(),
+                            info={"source": str(store.root), "features": spec.cache_config()},
+                            extra={"motion": "as the audio-to-motion model predicts it"})
 
 
-def train_geneface_syncnet(clips: list[MotionClip], target: str, steps: int, seed: int, batch_size: int = 32,
-                           lr: float = 5e-4, desc: str = "GeneFace SyncNet") -> GeneFaceSyncNet:
-    """GeneFace's SyncNet on these features and the motion's sync view (mouth landmarks or coefficients)."""
-    check_positive_int(steps, "steps")
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    probe = sync_visual(torch.from_numpy(clips[0].motion[:1]), target)
-    model = GeneFaceSyncNet(audio_dim=clips[0].features.shape[1], mouth_dim=probe.shape[-1])
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)  # GeneFace: lr 5e-4, betas (0.9, 0.999)
-    model.train()
-    for _ in tqdm(range(steps), desc=desc, unit="step", leave=False):
-        audio, motion, kind = sample_windows(clips, batch_size, rng)
-        labels = (kind == SampleKind.POSITIVE).float()
-        loss = model.bce_loss(*_syncnet_inputs((audio, motion, kind), target), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    recalibrate_batch_norm(model, lambda: model.sync_probability(
-        *_syncnet_inputs(sample_windows(clips, 64, rng), target)))
-    return model.eval().requires_grad_(False)
+def expert_config(data: str | Path, out: str | Path, spec: AudioFeatureSpec, motion_shape: tuple[int, ...],
+                  steps: int, seed: int, **settings: Any) -> TrainConfig:
+    """A ``TrainConfig`` for a UniSync expert on a :func:`write_expert_store` store: the audio representation of
+    ``spec``, the visual one of ``motion_shape``, the paper's margins for the features, one process, no loader
+    workers; ``settings`` override any field (e.g. ``channels``, ``batch_size``, ``recipe``, ``train_split``)."""
+    if not isinstance(spec, AudioFeatureSpec):
+        raise ValueError(f"spec: expected an AudioFeatureSpec, got {type(spec).__name__}")
+    same, cross = PAPER_MARGINS[spec.kind]
+    visual = visual_spec(motion_shape)
+    eval_every = max(1, steps // 4)
+    values = dict(audio="hubert", audio_options={k: v for k, v in spec.representation().items() if k != "name"},
+                  visual=visual.pop("name"), visual_options=visual, data=str(data), out=str(out), max_steps=steps,
+                  seed=seed, same_margin=same, cross_margin=cross, eval_every=eval_every,
+                  checkpoint_every=eval_every, val_pairs=512, num_workers=0)
+    return make_config(overrides={**values, **settings})
 
 
-def _syncnet_inputs(windows, target):
-    audio, motion, _ = windows
-    return audio, sync_visual(motion, target)
+def train_unisync_expert(config: TrainConfig, progress: bool = True) -> UniSyncExpert:
+    """Train with :class:`train_expert.trainer.Trainer` from scratch (a previous run in ``config.out`` is removed
+    first, so that the Trainer does not resume it); returns its best-by-validation expert, frozen in eval mode."""
+    out = Path(config.out)
+    if (out / "config.yaml").is_file():
+        shutil.rmtree(out)
+    Trainer(config, progress=progress, tensorboard=False).train()
+    return UniSyncExpert.from_pretrained(out / "best").eval().requires_grad_(False)
+
+
+class SyncNetWindows(nn.Module):
+    """GeneFace's SyncNet on windows as :class:`~train_expert.windows.WindowSource` gives them (``(N, 10, F)``
+    audio, ``(N, 5, *frame_shape)`` motion, flattened to GeneFace's mouth vector), with the ``embed_audio`` /
+    ``embed_visual`` pair that :func:`train_expert.evaluate.protocol_a` scores."""
+
+    def __init__(self, syncnet: GeneFaceSyncNet):
+        super().__init__()
+        self.syncnet = syncnet
+
+    def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.syncnet.embed_audio(audio)
+
+    def embed_visual(self, visual: torch.Tensor) -> torch.Tensor:
+        return self.syncnet.embed_mouth(rearrange(visual, "n t ... -> n t (...)"))
+
+
+def pair_dataset(config: TrainConfig, visual: dict[str, Any], split: str, length: int, seed: int) -> SyncPairDataset:
+    """``length`` pairs of ``split`` of ``config.data`` for the audio of ``config`` and the ``visual`` representation,
+    with ``config``'s shares (cross-speaker negatives only when the split has two speakers or more)."""
+    store = ClipStore(config.data)
+    source = WindowSource(store, create_representation(config.audio_spec(), modality="audio"),
+                          create_representation(visual, modality="visual"), split, min_starts=config.min_shift + 1)
+    cross = config.cross_share if len(source.clips_of_speaker) > 1 else 0.0
+    return SyncPairDataset(source, length, seed=seed, positive_share=config.positive_share, cross_share=cross,
+                           other_clip_share=config.other_clip_share, min_shift=config.min_shift,
+                           max_shift=config.max_shift)
+
+
+def train_geneface_syncnet(config: TrainConfig, motion_shape: tuple[int, ...], lr: float = 5e-4,
+                           progress: bool = True) -> GeneFaceSyncNet:
+    """GeneFace's SyncNet on the pairs ``config`` describes (its store, splits, shares, batch size, steps, seed,
+    evaluation interval): BCE on the cosine, Adam at GeneFace's ``lr``; returns the state with the best protocol-A
+    validation accuracy, frozen in eval mode."""
+    if not lr > 0:
+        raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
+    mouth = visual_spec(motion_shape, mouth_only=True)
+    train = pair_dataset(config, mouth, config.train_split, config.samples_per_epoch, config.seed)
+    val = pair_dataset(config, mouth, config.val_split, config.val_pairs, config.seed + VAL_SEED_OFFSET)
+    torch.manual_seed(config.seed)
+    frame = create_representation(mouth, modality="visual").frame_shape
+    model = SyncNetWindows(GeneFaceSyncNet(audio_dim=train.source.audio_rep.feature_dim,
+                                           mouth_dim=int(np.prod(frame))))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=tuple(config.betas))
+    generator = torch.Generator().manual_seed(config.seed)
+    loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, drop_last=True, generator=generator)
+    best, best_state, step, epoch = -1.0, None, 0, 0
+    bar = progress_bar(total=config.max_steps, desc="GeneFace SyncNet", unit="step", disable=not progress)
+    while step < config.max_steps:
+        train.set_epoch(epoch)
+        for batch in loader:
+            model.train()
+            mouth = rearrange(batch["visual"], "n t ... -> n t (...)")
+            loss = model.syncnet.bce_loss(batch["audio"], mouth, batch["kind"] == SampleKind.POSITIVE)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            step += 1
+            bar.update(1)
+            if step % config.eval_every == 0 or step == config.max_steps:
+                accuracy = protocol_a(model, val, batch_size=max(64, config.batch_size))["accuracy"]
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}", val_acc=f"{accuracy:.3f}")
+                if accuracy > best:
+                    best, best_state = accuracy, copy.deepcopy(model.syncnet.state_dict())
+            if step >= config.max_steps:
+                break
+        epoch += 1
+    bar.close()
+    model.syncnet.load_state_dict(best_state)
+    return model.syncnet.eval().requires_grad_(False)
 
 
 @torch.no_grad()
-def recalibrate_batch_norm(model: nn.Module, forward, batches: int = 20) -> None:
-    """Re-estimate every batch norm's running mean/var as the plain average over ``batches`` calls of ``forward()``."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    model.train()
-    for _ in range(batches):
-        forward()
-    for m, momentum in zip(norms, saved):
-        m.momentum = momentum
-    model.eval()
-
-
-@torch.no_grad()
-def window_accuracy(score, clips: list[MotionClip], n: int = 512, seed: int = 123) -> float:
-    """Share of held-out pairs that ``score(audio, motion) -> p`` classifies right at the 0.5 threshold."""
-    audio, motion, kind = sample_windows(clips, n, np.random.default_rng(seed))
-    p = score(audio, motion)
-    return float(((p > 0.5) == (kind == SampleKind.POSITIVE)).float().mean())
+def pair_accuracy(expert: nn.Module, config: TrainConfig, motion_shape: tuple[int, ...], split: str = "test",
+                  pairs: int = 1024) -> dict[str, float]:
+    """Protocol A (accuracy at p > 0.5, AUC) of a UniSync expert or a GeneFace SyncNet on ``pairs`` pairs of
+    ``split`` of ``config.data``, drawn with ``config``'s shares."""
+    check_choice(split, "split", ("train", "val", "test"))
+    mouth_only = isinstance(expert, GeneFaceSyncNet)
+    dataset = pair_dataset(config, visual_spec(motion_shape, mouth_only), split, pairs, config.seed + TEST_SEED_OFFSET)
+    scorer = SyncNetWindows(expert) if mouth_only else expert
+    result = protocol_a(scorer, dataset, batch_size=256)
+    return {"accuracy": result["accuracy"], "auc": result["auc"]}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from unisync_loss.progress import progress_bar
 
 from unisync_loss.data.clip_store import ClipStore
 from unisync_loss.validation import check_choice, check_positive_int
@@ -41,7 +41,7 @@ def load_motion_clips(store: ClipStore, split: str, spec: AudioFeatureSpec, targ
     check_choice(target, "target", TARGETS)
     name = "coeffs3dmm" if target == "3dmm" else "landmarks"
     clips = []
-    for clip_id in tqdm(store.clip_ids(split), desc=f"load {split}", unit="clip", leave=False):
+    for clip_id in progress_bar(store.clip_ids(split), desc=f"load {split}", unit="clip", leave=False):
         array = store.load_array(clip_id, name, mmap=False)
         if array is None:
             raise ValueError(f"store {store.root}: clip {clip_id} has no {name}.npy, needed for target={target!r}")

@@ -9,10 +9,10 @@
 
 Both hold pickles: read only files you produced or trust. :func:`iter_lrs3_clips` / :func:`read_person_clips`
 give :class:`~.motion_data.MotionClip` (HuBERT aligned to 2 frames per video frame, idexp_lm3d or expression
-targets) for :func:`~.experts.train_unisync_expert` and :func:`~.trainer.train_motion_model`. :func:`write_clip_store`
-puts them into a clip store (the project's training format) with the 16 kHz waveforms, which the binarized data lacks
-(LRS3: ``<audio_dir>/<speaker>/<clip>.wav``; a person: ``data/processed/videos/<id>/aud.wav``), and caches the
-HuBERT features under the ``hubert`` representation's default settings in the project's shared feature cache, so
+targets) for :func:`~.trainer.train_motion_model`. :func:`write_clip_store` puts them into a clip store (the
+project's training format, which ``train_expert`` trains experts from) with the 16 kHz waveforms, which the binarized
+data lacks (LRS3: ``<audio_dir>/<speaker>/<clip>.wav``; a person: ``data/processed/videos/<id>/aud.wav``), and caches
+the HuBERT features under the ``hubert`` representation's default settings in the store's feature cache, so
 ``train_expert`` finds them instead of running HuBERT again.
 """
 
@@ -159,15 +159,20 @@ def read_wav_16k(path: str | Path) -> np.ndarray:
 
 
 def write_clip_store(root: str | Path, clips: list[tuple[MotionClip, str, np.ndarray]],
-                     expression: dict[str, np.ndarray] | None = None, info: dict | None = None) -> ClipStore:
-    """Write ``(clip, split, waveform)`` triples into a clip store; landmarks from ``idexp_lm3d`` motion.
+                     expression: dict[str, np.ndarray] | None = None, info: dict | None = None,
+                     audio: str | dict = "hubert", extra: dict | None = None) -> ClipStore:
+    """Write ``(clip, split, waveform)`` triples into a clip store: ``(T, K, D)`` motion as ``landmarks``,
+    ``(T, C)`` motion as ``coeffs3dmm``.
 
-    ``expression`` optionally maps clip id -> ``(T, 64)`` coefficients (stored as ``coeffs3dmm``). The HuBERT
-    features go into the shared feature cache under the default ``hubert`` settings (``facebook/hubert-large-ls960-ft``,
-    last layer), cut to ``2 T`` frames as GeneFace aligns them.
+    ``expression`` optionally maps clip id -> ``(T, 64)`` coefficients (stored as ``coeffs3dmm``). The clips'
+    features (``2 T`` frames, as GeneFace aligns HuBERT) go into the store's feature cache under the ``audio``
+    representation (default: ``hubert`` with its default settings, ``facebook/hubert-large-ls960-ft``, last layer),
+    where :mod:`train_expert` finds them instead of running the frontend. ``extra`` is stored with every clip
+    (default: the landmark space of GeneFace's ``idexp_lm3d``).
     """
     store = ClipStore.create(root, info={"source": "GeneFace binarized data", **(info or {})})
-    hubert_config = feature_config("hubert")  # the key the project's shared feature cache (and train_expert) uses
+    cache_config = feature_config(audio)  # the key the project's feature cache (and train_expert) uses
+    extra = {"landmark_space": "GeneFace idexp_lm3d (x10, no pose)"} if extra is None else extra
     for clip, split, wave in progress_bar(clips, desc="write clips", unit="clip", leave=False):
         expected = clip.num_frames * SAMPLE_RATE // FPS
         wave = np.asarray(wave, np.float32)[:expected]
@@ -179,11 +184,11 @@ def write_clip_store(root: str | Path, clips: list[tuple[MotionClip, str, np.nda
         coeffs = (expression or {}).get(clip.id, clip.motion if clip.motion.ndim == 2 else None)
         store.write_clip(Clip(id=clip.id, speaker=clip.speaker, split=split, audio=wave, landmarks=landmarks,
                               coeffs3dmm=None if coeffs is None else np.asarray(coeffs, np.float32),
-                              extra={"landmark_space": "GeneFace idexp_lm3d (x10, no pose)"}), overwrite=True)
-        cache = store.clip_dir(clip.id) / "features" / f"{feature_key(hubert_config)}.npy"
+                              extra=extra), overwrite=True)
+        cache = store.clip_dir(clip.id) / "features" / f"{feature_key(cache_config)}.npy"
         cache.parent.mkdir(exist_ok=True)
         np.save(cache, clip.features)
-        cache.with_suffix(".json").write_text(json.dumps(hubert_config, sort_keys=True))
+        cache.with_suffix(".json").write_text(json.dumps(cache_config, sort_keys=True))
     store.reindex()
     return store
 

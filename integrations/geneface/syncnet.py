@@ -74,10 +74,17 @@ class GeneFaceSyncNet(nn.Module):
         self._check(audio, "audio", HUBERT_WINDOW, self.audio_dim)
         self._check(mouth, "mouth", VIDEO_WINDOW, self.mouth_dim)
         check_same_batch(audio, "audio", mouth, "mouth")
-        a = self.hubert_encoder(rearrange(audio, "n t f -> n f t"))
-        m = self.mouth_encoder(rearrange(mouth, "n t f -> n f t"))
-        return (F.normalize(rearrange(a, "n e 1 -> n e"), dim=1),
-                F.normalize(rearrange(m, "n e 1 -> n e"), dim=1))
+        return self.embed_audio(audio), self.embed_mouth(mouth)
+
+    def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        """``(N, 10, audio_dim)`` -> L2-normalised ``(N, 512)``."""
+        self._check(audio, "audio", HUBERT_WINDOW, self.audio_dim)
+        return F.normalize(rearrange(self.hubert_encoder(rearrange(audio, "n t f -> n f t")), "n e 1 -> n e"), dim=1)
+
+    def embed_mouth(self, mouth: torch.Tensor) -> torch.Tensor:
+        """``(N, 5, mouth_dim)`` -> L2-normalised ``(N, 512)``."""
+        self._check(mouth, "mouth", VIDEO_WINDOW, self.mouth_dim)
+        return F.normalize(rearrange(self.mouth_encoder(rearrange(mouth, "n t f -> n f t")), "n e 1 -> n e"), dim=1)
 
     def sync_probability(self, audio: torch.Tensor, mouth: torch.Tensor) -> torch.Tensor:
         """Cosine of the two embeddings, ``(N,)`` in [0, 1]."""

@@ -119,3 +119,16 @@ def test_unisync_recipe_learns_rgb_sync_of_unseen_speakers(store, tmp_path):
     assert result["protocol_a"]["auc"] > 0.75, result["protocol_a"]
     assert result["protocol_b"]["K11"] > 0.4, result["protocol_b"]  # chance: about 0.1
     assert np.isfinite(result["protocol_a"]["eer"])
+
+
+def test_init_from_starts_from_the_expert_and_checks_its_settings(store, tmp_path):
+    first = Trainer(tiny_config(store.root, tmp_path / "a", max_steps=2), CPU, progress=False, tensorboard=False)
+    first.train()
+    source = UniSyncExpert.from_pretrained(tmp_path / "a" / "best")
+    second = Trainer(tiny_config(store.root, tmp_path / "b", init_from=str(tmp_path / "a" / "best")), CPU,
+                     progress=False, tensorboard=False)
+    for key, value in source.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key]), key
+    with pytest.raises(ValueError, match="embed_dim"):
+        Trainer(tiny_config(store.root, tmp_path / "c", embed_dim=8, init_from=str(tmp_path / "a" / "best")), CPU,
+                progress=False, tensorboard=False)

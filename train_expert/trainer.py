@@ -142,13 +142,13 @@ class Trainer:
     def _initialise(self, directory: Path) -> None:
         """Start from the weights of the expert in ``directory`` (same pair and architecture)."""
         source = UniSyncExpert.from_pretrained(directory)
-        if source.config != self.model.config:
-            differ = sorted(k for k in set(source.config) | set(self.model.config)
-                            if k != "unisync_version" and source.config.get(k) != self.model.config.get(k))
-            if differ:
-                raise ValueError(f"init_from: {directory} holds an expert whose settings differ from this run's in "
-                                 f"{differ}: {[source.config.get(k) for k in differ]} vs "
-                                 f"{[self.model.config.get(k) for k in differ]}")
+        differ = sorted(k for k in set(source.config) | set(self.model.config)
+                        if not k.startswith("_") and k != "unisync_version"
+                        and source.config.get(k) != self.model.config.get(k))
+        if differ:
+            raise ValueError(f"init_from: {directory} holds an expert whose settings differ from this run's in "
+                             f"{differ}: {[source.config.get(k) for k in differ]} vs "
+                             f"{[self.model.config.get(k) for k in differ]}")
         self.model.load_state_dict(source.state_dict())
 
     def _resume(self) -> None:

@@ -23,6 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-offset", type=int, default=1, help="keep clips within +/- this many frames (1)")
     parser.add_argument("--min-frames", type=int, default=25, help="drop clips that a shift leaves shorter (25)")
     parser.add_argument("--mode", choices=("default", "reference"), default="default", help="SyncNet mode")
+    parser.add_argument("--keep-unconfident", action="store_true",
+                        help="keep clips below --min-confidence as they are instead of dropping them")
     parser.add_argument("--force", action="store_true", help="re-estimate clips that already carry a decision")
     parser.add_argument("--dry-run", action="store_true",
                         help="estimate and report only: no clip is shifted or moved (STORE/sync_estimate.json)")
@@ -50,7 +52,7 @@ def run(args) -> int:
         scorer = f"unisync:{expert.pair}:{Path(args.expert).name}"
     threshold = DEFAULT_MIN_CONFIDENCE[kind] if args.min_confidence is None else args.min_confidence
     decisions = correct_store(store, estimator, scorer, threshold, args.max_offset, args.min_frames, args.force,
-                              apply=not args.dry_run)
+                              apply=not args.dry_run, keep_unconfident=args.keep_unconfident)
     print(decision_table(decisions))
     counts = {a: sum(d.action == a for d in decisions) for a in ("kept", "shifted", "dropped")}
     verb = "would be" if args.dry_run else "were"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: The default corpus (also what the main job and tests can afford): generates in well under a minute on one core.
-DEFAULT_SPEAKERS, DEFAULT_CLIPS = 40, 1
+DEFAULT_SPEAKERS, DEFAULT_CLIPS = 200, 2
 
 HELP = "Generate the synthetic talking-face corpus (eSpeak NG speech, 4 visual representations) into a clip store."
 

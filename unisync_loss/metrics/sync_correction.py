@@ -126,10 +126,13 @@ def mouth_energy_estimator(max_lag: int = 10) -> Estimator:
 
 
 def decide(clip_id: str, offset: int, confidence: float, num_frames: int, min_confidence: float,
-           max_offset: int = 1, vshift: int = VSHIFT, min_frames: int = 25) -> SyncDecision:
-    """The keep / shift / drop rule of the module docstring for one estimate."""
+           max_offset: int = 1, vshift: int = VSHIFT, min_frames: int = 25,
+           keep_unconfident: bool = False) -> SyncDecision:
+    """The keep / shift / drop rule of the module docstring for one estimate (``keep_unconfident``: a clip below
+    ``min_confidence`` is kept as it is instead of dropped: the estimate is too weak to act on either way)."""
     if not np.isfinite(confidence) or confidence < min_confidence:
-        return SyncDecision(clip_id, offset, confidence, "dropped", f"confidence {confidence:.3f} < {min_confidence}")
+        action = "kept" if keep_unconfident else "dropped"
+        return SyncDecision(clip_id, offset, confidence, action, f"confidence {confidence:.3f} < {min_confidence}")
     if abs(offset) >= vshift:
         return SyncDecision(clip_id, offset, confidence, "dropped", f"offset {offset:+d} at the edge of +/-{vshift}")
     if abs(offset) <= max_offset:
@@ -157,7 +160,7 @@ def shift_clip(clip: Clip, offset: int) -> Clip:
 
 def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confidence: float, max_offset: int = 1,
                   min_frames: int = 25, force: bool = False, progress: bool = True,
-                  apply: bool = True) -> list[SyncDecision]:
+                  apply: bool = True, keep_unconfident: bool = False) -> list[SyncDecision]:
     """Estimate, decide and apply for every clip of ``store``; returns the decisions made in this run.
 
     ``scorer`` names the estimator in the records (e.g. ``"syncnet:syncnet_v2.model"``). Clips whose estimate fails
@@ -170,7 +173,8 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
         raise ValueError(f"store: expected a ClipStore, got {describe(store)}")
     check_positive_int(max_offset, "max_offset", 0)
     check_positive_int(min_frames, "min_frames", 6)
-    settings = {"scorer": scorer, "min_confidence": min_confidence, "max_offset": max_offset, "min_frames": min_frames}
+    settings = {"scorer": scorer, "min_confidence": min_confidence, "max_offset": max_offset, "min_frames": min_frames,
+                "keep_unconfident": keep_unconfident}
     name = REPORT_NAME if apply else ESTIMATE_NAME
     report = _read_report(store) if apply else {"clips": {}}
     decisions = []
@@ -181,7 +185,7 @@ def correct_store(store: ClipStore, estimator: Estimator, scorer: str, min_confi
         try:
             offset, confidence = estimator(clip)
             decision = decide(clip_id, int(offset), float(confidence), clip.num_frames, min_confidence, max_offset,
-                              min_frames=min_frames)
+                              min_frames=min_frames, keep_unconfident=keep_unconfident)
         except (ValueError, RuntimeError) as err:
             decision = SyncDecision(clip_id, None, None, "dropped", f"estimate failed: {err}")
         if apply:

@@ -32,8 +32,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--plot", help="folder for one PNG per video")
     parser.add_argument("--mode", choices=("default", "reference"), default="default",
                         help="reference: syncnet_python's JPEG round trip before SyncNet (default: decoded frames)")
-    parser.add_argument("--lrs2-crop", action="store_true",
-                        help="whole frame resized to 224x224, no face detection (Wav2Lip's LRS2 evaluation)")
+    crops = parser.add_mutually_exclusive_group()
+    crops.add_argument("--lrs2-crop", action="store_true",
+                       help="whole frame resized to 224x224, no face detection (Wav2Lip's LRS2 evaluation)")
+    crops.add_argument("--precropped", action="store_true",
+                       help="the videos already are 224x224 face crops (syncnet_python's evaluation input): no "
+                            "detection; with --mode reference the scores equal syncnet_python's")
+    parser.add_argument("--jpeg-encoder", choices=("auto", "ffmpeg", "pyav"), default="auto",
+                        help="reference mode, --precropped: the ffmpeg executable (byte-identical to the reference "
+                             "on this machine) or PyAV's libraries; auto: ffmpeg when on PATH")
     parser.add_argument("--min-track", type=int, default=25, help="shortest face track scored, in frames (25)")
     parser.add_argument("--max-frames", type=int, help="score only the first frames of each video")
     parser.add_argument("--device", help="torch device (default: cuda:<LOCAL_RANK> if available, else cpu)")
@@ -93,6 +100,11 @@ def _key(video: str, audio: str | None) -> tuple[str, str | None]:
     return str(Path(video)), None if audio is None else str(Path(audio))
 
 
+def crop_choice(args) -> str:
+    """The crop of ``score_video`` the flags ask for."""
+    return "whole" if args.lrs2_crop else "none" if getattr(args, "precropped", False) else "syncnet"
+
+
 def plot_name(video: str) -> str:
     return f"{Path(video).stem}-{hashlib.sha1(str(Path(video).resolve()).encode()).hexdigest()[:8]}.png"
 
@@ -142,8 +154,8 @@ def run(args) -> int:
     for video in tqdm(todo, desc=f"score (rank {rank}/{world})" if world > 1 else "score", unit="video"):
         try:
             record = score_video(video, audio=args.audio, syncnet=syncnet, expert=expert, mode=args.mode,
-                                 crop="whole" if args.lrs2_crop else "syncnet", min_track_frames=args.min_track,
-                                 max_frames=args.max_frames)
+                                 crop=crop_choice(args), min_track_frames=args.min_track,
+                                 max_frames=args.max_frames, encoder=args.jpeg_encoder)
             if args.plot:
                 record["plot"] = str(plot_record(record, Path(args.plot) / plot_name(video)))
         except Exception as err:  # noqa: BLE001 - one bad file must never end a batch run

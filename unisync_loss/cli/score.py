@@ -26,10 +26,15 @@ LIST_SUFFIXES = (".txt", ".lst", ".list")
 def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="VIDEO_OR_GLOB_OR_LIST")
     parser.add_argument("--audio", help="score every video against this audio file instead of its own track")
-    parser.add_argument("--syncnet", help="SyncNet weights (syncnet_python's syncnet_v2.model) for LSE-D/LSE-C")
-    parser.add_argument("--expert", help="UniSync expert checkpoint folder (an rgb expert, e.g. mel-rgb)")
     parser.add_argument("--json", help="JSON lines output (one line per video; resumable)")
     parser.add_argument("--plot", help="folder for one PNG per video")
+    add_scoring_arguments(parser)
+
+
+def add_scoring_arguments(parser) -> None:
+    """The options of how videos are scored, shared by ``score`` and ``compare``."""
+    parser.add_argument("--syncnet", help="SyncNet weights (syncnet_python's syncnet_v2.model) for LSE-D/LSE-C")
+    parser.add_argument("--expert", help="UniSync expert checkpoint folder (an rgb expert, e.g. mel-rgb)")
     parser.add_argument("--mode", choices=("default", "reference"), default="default",
                         help="reference: syncnet_python's JPEG round trip before SyncNet (default: decoded frames)")
     crops = parser.add_mutually_exclusive_group()
@@ -44,6 +49,27 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-track", type=int, default=25, help="shortest face track scored, in frames (25)")
     parser.add_argument("--max-frames", type=int, help="score only the first frames of each video")
     parser.add_argument("--device", help="torch device (default: cuda:<LOCAL_RANK> if available, else cpu)")
+
+
+def load_scorers(args):
+    """``(syncnet or None, expert or None)`` from the scoring options, on the requested device."""
+    import torch
+
+    from ..expert import UniSyncExpert
+    from ..metrics.syncnet import load_syncnet
+
+    if args.syncnet is None and args.expert is None:
+        raise ValueError("--syncnet/--expert: give SyncNet weights (syncnet_v2.model), a UniSync expert, or both")
+    device = args.device or (f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu")
+    syncnet = load_syncnet(args.syncnet, device) if args.syncnet else None
+    expert = UniSyncExpert.from_pretrained(args.expert).to(device).eval() if args.expert else None
+    return syncnet, expert
+
+
+def scoring_options(args) -> dict:
+    """Keyword arguments of ``score_video`` from the scoring options."""
+    return {"mode": args.mode, "crop": crop_choice(args), "min_track_frames": args.min_track,
+            "max_frames": args.max_frames, "encoder": args.jpeg_encoder}
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
@@ -130,20 +156,15 @@ def summary_table(records: list[dict]) -> str:
 
 
 def run(args) -> int:
-    import torch
     from tqdm import tqdm
 
-    from ..expert import UniSyncExpert
     from ..metrics.plots import plot_record
-    from ..metrics.syncnet import load_syncnet
     from ..metrics.video_scoring import score_video
 
     if args.syncnet is None and args.expert is None:
         raise ValueError("--syncnet/--expert: give SyncNet weights (syncnet_v2.model), a UniSync expert, or both")
     paths, rank, world = shard(expand_inputs(args.inputs))
-    device = args.device or (f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu")
-    syncnet = load_syncnet(args.syncnet, device) if args.syncnet else None
-    expert = UniSyncExpert.from_pretrained(args.expert).to(device).eval() if args.expert else None
+    syncnet, expert = load_scorers(args)
     previous = read_records(args.json)
     done = {_key(r["video"], r.get("audio")) for r in previous if r.get("status") == "ok"}
     todo = [p for p in paths if _key(p, args.audio) not in done]
@@ -153,9 +174,7 @@ def run(args) -> int:
     records = []
     for video in tqdm(todo, desc=f"score (rank {rank}/{world})" if world > 1 else "score", unit="video"):
         try:
-            record = score_video(video, audio=args.audio, syncnet=syncnet, expert=expert, mode=args.mode,
-                                 crop=crop_choice(args), min_track_frames=args.min_track,
-                                 max_frames=args.max_frames, encoder=args.jpeg_encoder)
+            record = score_video(video, audio=args.audio, syncnet=syncnet, expert=expert, **scoring_options(args))
             if args.plot:
                 record["plot"] = str(plot_record(record, Path(args.plot) / plot_name(video)))
         except Exception as err:  # noqa: BLE001 - one bad file must never end a batch run

@@ -151,11 +151,15 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
         raise FileNotFoundError(f"video: no file at {path}")
     if audio is not None and not Path(audio).is_file():
         raise FileNotFoundError(f"audio: no file at {audio}")
-    wave = read_audio(audio if audio is not None else path)
-    tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
     exact = None
     if syncnet is not None and mode == "reference" and crop == "none":
         exact = reference_input(path, encoder, max_frames, audio=audio)
+    if exact is not None and expert is None:  # nothing else needs the RGB frames or the float audio
+        wave = exact.audio.astype(np.float32) / 32768.0
+        tracks, num_frames = [TrackCrops(0, 0, exact.frames, None)], len(exact.frames)
+    else:
+        wave = read_audio(audio if audio is not None else path)
+        tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
     warnings = []
     if max_frames is None and len(wave) < num_frames * SAMPLES_PER_FRAME - SAMPLES_PER_FRAME:
         warnings.append(f"audio ({len(wave) / 16000:.2f} s) is shorter than the video ({num_frames / 25:.2f} s): "

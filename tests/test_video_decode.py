@@ -4,6 +4,7 @@ import math
 import shutil
 import subprocess
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,3 +240,16 @@ def test_zero_length_streams_are_refused(tmp_path):
     no_video = write_mkv_with_an_empty_stream(tmp_path / "v.mkv", video_frames=0, audio_samples=1600)
     with pytest.raises(VideoDecodeError, match="no decodable frame"):
         list(iter_frames(no_video))
+
+
+def test_a_missing_start_time_falls_back_to_zero_with_a_warning(caplog):
+    from types import SimpleNamespace
+
+    from unisync_loss.video.decode import _stream_start
+
+    with caplog.at_level("WARNING", logger="unisync_loss.video.decode"):
+        start = _stream_start(SimpleNamespace(start_time=None, time_base=None, type="audio"), Path("talk.mp4"))
+    assert start == 0.0
+    assert "talk.mp4: the audio stream announces no start time" in caplog.text
+    assert _stream_start(SimpleNamespace(start_time=512, time_base=Fraction(1, 12800), type="video"),
+                         Path("talk.mp4")) == 0.04

@@ -102,16 +102,18 @@ def jpeg_round_trip(frames: np.ndarray, chroma: str = "420") -> np.ndarray:
     return _decode(_encode(ctx, pictures(), len(frames)))
 
 
-def planes_round_trip(planes: np.ndarray, sample_aspect: Fraction | None = None, encoder: str = "auto"
-                      ) -> np.ndarray:
+def planes_round_trip(planes: np.ndarray, sample_aspect: Fraction | None = None, encoder: str = "auto",
+                      full_range: bool = False) -> np.ndarray:
     """Decoded 4:2:0 planes -> RGB after the reference's JPEG round trip, with no RGB step before the encoder.
 
     Args:
-        planes: uint8 ``(T, H * 3 / 2, W)`` limited-range ``yuv420p`` frames (Y rows, then U, then V), as
+        planes: uint8 ``(T, H * 3 / 2, W)`` 4:2:0 frames (Y rows, then U, then V), as
             ``unisync_loss.video.iter_frames(path, pixel_format="yuv420p")`` yields them; H and W even.
         sample_aspect: the video's sample aspect ratio, None when the file does not signal one (it decides the JFIF
             header of each JPEG, whose bytes the rate control counts).
         encoder: "ffmpeg", "pyav" or "auto" (see the module docstring).
+        full_range: the planes are full range (a ``yuvj420p`` / "pc" video): they go to the encoder unchanged, as
+            in ffmpeg; limited-range planes are converted to full range first.
 
     Returns ``(T, H, W, 3)`` uint8 RGB.
     """
@@ -123,17 +125,22 @@ def planes_round_trip(planes: np.ndarray, sample_aspect: Fraction | None = None,
     if sample_aspect is not None and (not isinstance(sample_aspect, (Fraction, int)) or sample_aspect <= 0):
         raise ValueError(f"sample_aspect: expected a positive Fraction or None, got {sample_aspect!r}")
     if resolve_encoder(encoder) == "ffmpeg":
-        return _decode(_ffmpeg_jpegs(planes, width, height, sample_aspect))
+        return _decode(_ffmpeg_jpegs(planes, width, height, sample_aspect, full_range))
     ctx = _encoder(width, height, "420", sample_aspect)
-    pictures = (av.VideoFrame.from_ndarray(np.ascontiguousarray(p), format="yuv420p")
-                .reformat(format="yuvj420p", interpolation="BICUBIC") for p in planes)
+    if full_range:
+        pictures = (av.VideoFrame.from_ndarray(np.ascontiguousarray(p), format="yuvj420p") for p in planes)
+    else:
+        pictures = (av.VideoFrame.from_ndarray(np.ascontiguousarray(p), format="yuv420p")
+                    .reformat(format="yuvj420p", interpolation="BICUBIC") for p in planes)
     return _decode(_encode(ctx, pictures, len(planes)))
 
 
-def _ffmpeg_jpegs(planes: np.ndarray, width: int, height: int, sample_aspect: Fraction | None) -> list[bytes]:
+def _ffmpeg_jpegs(planes: np.ndarray, width: int, height: int, sample_aspect: Fraction | None,
+                  full_range: bool) -> list[bytes]:
     """The reference's ``-threads 1 -f image2`` command on raw planes piped in: one JPEG file per frame."""
     with tempfile.TemporaryDirectory(prefix="unisync-jpeg-") as folder:
-        command = [ffmpeg_executable(), "-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+        command = [ffmpeg_executable(), "-nostdin", "-v", "error", "-f", "rawvideo",
+                   "-pix_fmt", "yuvj420p" if full_range else "yuv420p",
                    "-s", f"{width}x{height}", "-framerate", "25", "-i", "-"]
         if sample_aspect is not None:
             command += ["-vf", f"setsar={sample_aspect.numerator}/{sample_aspect.denominator}"]

@@ -2,7 +2,9 @@
 16 kHz int16 audio, made without the RGB detour (see :mod:`.jpeg`).
 
 Frames: the decoded 4:2:0 planes at 25 fps (:func:`unisync_loss.video.iter_frames`, ffmpeg's ``fps`` filter rule;
-a 25 fps constant-rate file passes unchanged) -> :func:`.jpeg.planes_round_trip`. Audio: with the ``ffmpeg``
+a 25 fps constant-rate file passes unchanged) -> :func:`.jpeg.planes_round_trip`. Exact for 4:2:0 videos in limited
+or full range (nearly all H.264/HEVC/MPEG-4 files); other layouts are converted to yuv420p first, which ffmpeg
+would not do. Audio: with the ``ffmpeg``
 encoder, the reference's own command (``-async 1 -ac 1 -vn -acodec pcm_s16le -ar 16000``, piped); with ``pyav``,
 :func:`unisync_loss.video.read_audio` rounded to int16 (equal to the reference for 16 kHz mono sources; other
 sources go through a different resampler).
@@ -66,7 +68,7 @@ def reference_input(path: str | os.PathLike, encoder: str = "auto", max_frames: 
     used = resolve_encoder(encoder)
     info = probe_video(path)
     planes = np.stack(list(itertools.islice(iter_frames(path, pixel_format="yuv420p"), max_frames)))
-    frames = planes_round_trip(planes, info.sample_aspect, used)
+    frames = planes_round_trip(planes, info.sample_aspect, used, full_range=info.full_range)
     sound = reference_audio(audio if audio is not None else path, used)
     if max_frames is not None:
         sound = sound[:max_frames * 640]

@@ -29,9 +29,8 @@ import numpy as np
 DEFAULT_FPS = 25.0
 DEFAULT_SAMPLE_RATE = 16000
 #: Pixel formats :func:`iter_frames` yields: RGB ``(H, W, 3)``, or the 4:2:0 planes ``(H * 3 / 2, W)`` (Y, then U,
-#: then V, as ``VideoFrame.to_ndarray`` gives them) in limited range (``yuv420p``) or full range (``yuvj420p``, what
-#: ffmpeg hands its JPEG encoder).
-PIXEL_FORMATS = ("rgb24", "yuv420p", "yuvj420p")
+#: then V, as ``VideoFrame.to_ndarray`` gives them) as decoded, in the video's own range (``VideoInfo.full_range``).
+PIXEL_FORMATS = ("rgb24", "yuv420p")
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,7 @@ class VideoInfo:
     audio_sample_rate: int | None
     audio_channels: int | None
     sample_aspect: Fraction | None = None  # pixel aspect ratio of the video stream; None: not signalled
+    full_range: bool = False   # YUV in full (JPEG, "pc") range rather than limited ("tv") range
 
 
 @dataclass
@@ -130,7 +130,12 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             audio_sample_rate=audio.codec_context.sample_rate if audio else None,
             audio_channels=audio.codec_context.channels if audio else None,
             sample_aspect=Fraction(video.sample_aspect_ratio) if video.sample_aspect_ratio else None,
+            full_range=_is_full_range(video.codec_context.pix_fmt, getattr(video.codec_context, "color_range", 0)),
         )
+
+
+def _is_full_range(pixel_format: str | None, color_range: int | None) -> bool:
+    return bool(pixel_format and pixel_format.startswith("yuvj")) or color_range == 2  # AVCOL_RANGE_JPEG
 
 
 def _stream_start(stream, path: Path) -> float:
@@ -146,9 +151,9 @@ def _stream_start(stream, path: Path) -> float:
 def _frame_array(frame: av.VideoFrame, pixel_format: str) -> np.ndarray:
     if pixel_format == "rgb24":
         return frame.to_ndarray(format="rgb24")
-    if frame.format.name != pixel_format:  # with the scaler flags the ffmpeg command line uses
-        frame = frame.reformat(format=pixel_format, interpolation="BICUBIC")
-    return frame.to_ndarray()
+    if frame.format.name in ("yuv420p", "yuvj420p"):  # the same planes; the range is the stream's
+        return frame.to_ndarray()
+    return frame.reformat(format="yuv420p").to_ndarray()  # other YUV layouts or depths: converted by libswscale
 
 
 def _timed_frames(path: Path, max_gap: float, pixel_format: str = "rgb24"
@@ -201,9 +206,10 @@ def iter_frames(path: str | os.PathLike, fps: float = DEFAULT_FPS, max_gap: floa
                 pixel_format: str = "rgb24") -> Iterator[np.ndarray]:
     """Stream the video of ``path`` at a constant ``fps`` (the rule of the module docstring, ffmpeg's ``fps`` filter).
 
-    Yields uint8 ``(H, W, 3)`` RGB frames, or with ``pixel_format="yuv420p"``/``"yuvj420p"`` the decoded 4:2:0 planes
-    ``(H * 3 / 2, W)`` without any RGB conversion (limited range as decoded, or converted to full range as ffmpeg
-    does before its JPEG encoder). Only one source frame is held at a time, so a video of any length streams in
+    Yields uint8 ``(H, W, 3)`` RGB frames, or with ``pixel_format="yuv420p"`` the decoded 4:2:0 planes
+    ``(H * 3 / 2, W)`` without any RGB conversion, in the video's own range (``probe_video(path).full_range``; a
+    source in another layout is converted to limited-range yuv420p).
+    Only one source frame is held at a time, so a video of any length streams in
     constant memory. Raises VideoDecodeError (a ValueError) for a file without decodable video, a frame size that
     changes mid-stream, or a hole longer than ``max_gap`` seconds between timestamps (which would otherwise be
     filled with a frozen frame).

@@ -104,7 +104,7 @@ def test_a_video_without_a_face_is_a_per_file_failure(setup, tmp_path):
     assert "no face track" in record["error"]
 
 
-def test_helpers_validate_and_are_deterministic(setup):
+def test_interval_and_input_parsing_validate_and_are_deterministic(setup):
     assert mean_interval([1.0, 2.0, 3.0, 4.0]) == mean_interval([1.0, 2.0, 3.0, 4.0])
     mean, low, high = mean_interval([1.0, 2.0, 3.0, 4.0])
     assert mean == 2.5 and 1.0 <= low < 2.5 < high <= 4.0

@@ -190,7 +190,8 @@ def _timed_frames(path: Path, max_gap: float, pixel_format: str = "rgb24"
                     continue  # duplicate or slightly out-of-order timestamp: ffmpeg drops these too
                 if last_time is not None and time - last_time > max_gap:
                     raise VideoDecodeError(
-                        f"{path.name}: {float(time - last_time):.3f} s without video frames at {float(last_time):.3f} s "
+                        f"{path.name}: {float(time - last_time):.3f} s without video frames at "
+                        f"{float(last_time):.3f} s "
                         f"(more than max_gap={max_gap} s)"
                     )
                 duration = frame.duration * Fraction(frame.time_base) if frame.duration and frame.time_base else nominal

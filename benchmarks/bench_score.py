@@ -14,6 +14,11 @@ Rows:
 * with ``--modes``: default vs reference mode (JPEG round trip) on the whole real clips.
 * with ``--syncnet-python ... --with-pipeline``: its ``run_pipeline.py`` on the same first seconds of clip_b, on CPU with
   random S3FD weights (same detector compute; see :func:`bench_reference_run_pipeline`).
+* with ``--side-by-side --syncnet-python DIR``: wall time, start-up included, of three commands on the same
+  pre-cropped 224x224 real clips (5 s and, unless ``--quick``, 60 s): ``unisync score --precropped`` in reference
+  and in default mode, and the reference's evaluation (a fresh ``python`` that imports syncnet_python and runs
+  ``SyncNetInstance.evaluate``), one after the other in one run; plus how long each spends before its first
+  window (start-up and input preparation, measured inside each process).
 * with ``--syncnet-python``: its ``SyncNetInstance.evaluate`` (ffmpeg JPEG dump + OpenCV + its model) run in a
   subprocess on a lossless AVI of our crops of one real clip, against our ``lse(..., mode="reference")`` on the same
   crops: time and numbers. Needs ``ffmpeg`` on PATH and the reference's dependencies.
@@ -226,6 +231,79 @@ def bench_reference_run_pipeline(checkout: Path, clip: Path, seconds: float) -> 
              "frames": int(round(seconds * 25)), "seconds": round(float(lines[0].split()[1]), 2)}]
 
 
+SIDE_BY_SIDE = {"5 s": ("real_corpus/PC-AVS__Input_00002.mp4", None),  # 224x224 25 fps H.264 as it is
+                "60 s": ("real_corpus/EDTalk__pose_source2.mp4", "crop=224:224:16:16")}  # 256x256, 59.96 s
+
+
+def _wall(command: list[str], env: dict) -> tuple[float, str]:
+    import subprocess
+
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} ... failed:\n{done.stderr[-1500:]}")
+    return seconds, done.stdout
+
+
+def bench_side_by_side(checkout: Path, quick: bool, repeats: int = 1) -> list[dict]:
+    """``unisync score --precropped`` (reference and default mode) against syncnet_python's evaluation, wall time
+    including start-up, same clips and weights, one after the other; ``repeats`` rounds of the three commands,
+    interleaved, the median reported (the first clip only; the 60 s one runs once)."""
+    import os
+    import subprocess
+    import tempfile
+
+    data = ROOT.parent / "shared" / "data"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        weights = tmp / "syncnet_v2.model"
+        torch.save(random_syncnet_state(7, shared_bias=1.0), weights)
+        driver = tmp / "driver.py"
+        driver.write_text(_reference_tools().DRIVER)
+        for label, (source, crop) in list(SIDE_BY_SIDE.items())[:1 if quick else None]:
+            clip = data / source
+            if not clip.is_file():
+                print(f"(side by side: {clip} not found, {label} row skipped)")
+                continue
+            if crop:  # a 224x224 cut, the reference's input format
+                cut = tmp / f"{clip.stem}_224.mp4"
+                subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(clip), "-vf", crop, "-c:v",
+                                "libx264", "-crf", "18", "-c:a", "copy", str(cut)], check=True)
+                clip = cut
+            ours = [sys.executable, "-m", "unisync_loss", "score", str(clip), "--syncnet", str(weights),
+                    "--precropped", "--device", "cpu", "--json", str(tmp / "x.jsonl")]
+            commands = {"reference mode": ours + ["--mode", "reference"], "default mode": ours + ["--mode", "default"],
+                        "syncnet_python": [sys.executable, str(driver), str(checkout), str(clip), str(weights),
+                                           str(tmp / "work")]}
+            times: dict[str, list[float]] = {name: [] for name in commands}
+            for _ in range(repeats if label == "5 s" else 1):
+                for name, command in commands.items():
+                    (tmp / "x.jsonl").unlink(missing_ok=True)
+                    seconds, out = _wall(command, env)
+                    times[name].append(seconds)
+                    if name == "syncnet_python":
+                        ref = json.loads(out.strip().splitlines()[-1])
+                        scores = (ref["lse_d"], ref["offset"])
+                    else:
+                        record = json.loads((tmp / "x.jsonl").read_text().splitlines()[0])
+                        scores = (record["lse_d"], record["offset"])
+                    times[name + " scores"] = scores
+            results = {}
+            for name in commands:
+                results[name] = float(np.median(times[name]))
+                lse_d, offset = times[name + " scores"]
+                rows.append({"row": f"side by side {label}: {name}", "video": clip.name,
+                             "seconds": round(results[name], 2), "runs": " ".join(f"{t:.1f}" for t in times[name]),
+                             "offset": offset, "lse_d": round(lse_d, 6)})
+            for name in ("reference mode", "default mode"):
+                rows.append({"row": f"side by side {label}: speed-up of {name}",
+                             "result": f"{results['syncnet_python'] / results[name]:.2f}x"})
+    return rows
+
+
 def print_table(rows: list[dict]) -> None:
     keys = list(dict.fromkeys(k for row in rows for k in row))
     widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
@@ -242,9 +320,21 @@ def main() -> int:
     parser.add_argument("--syncnet-python", type=Path, help="a syncnet_python checkout (and ffmpeg on PATH)")
     parser.add_argument("--modes", action="store_true",
                         help="also measure default vs reference mode on the whole real clips (a few minutes)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="with --syncnet-python: unisync score vs its evaluation, wall time incl. start-up, on "
+                             "a 5 s and a 60 s pre-cropped clip (--quick: the 5 s one only)")
+    parser.add_argument("--repeats", type=int, default=3, help="--side-by-side: rounds on the 5 s clip (3)")
     parser.add_argument("--with-pipeline", action="store_true",
                         help="also time its run_pipeline.py (needs scenedetect<0.7; several minutes on CPU)")
     args = parser.parse_args()
+    if args.side_by_side:
+        if not args.syncnet_python:
+            raise SystemExit("--side-by-side needs --syncnet-python DIR (a syncnet_python checkout)")
+        rows = bench_side_by_side(args.syncnet_python, args.quick, args.repeats)
+        print_table(rows)
+        Path(args.json).write_text(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
+                                               "rows": rows}, indent=1))
+        return 0
     torch.set_grad_enabled(True)  # the reference style keeps autograd on
     frames_count, repeats = (30, 1) if args.quick else (80, 2)
     rows = bench_network(args.device, frames_count, repeats)

@@ -1,6 +1,10 @@
 """Decoding: constant 25 fps by timestamps, 16 kHz mono audio aligned to the first frame, bad files refused."""
 
 import math
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +18,8 @@ def decoded_indices(frames) -> list[int]:
 
 
 def expected_indices(times: list[float], fps: float, count: int) -> list[int]:
-    """Reference for ffmpeg -r: output n shows the last source frame whose rounded slot is <= n."""
-    slots = [math.floor((t - times[0]) * fps + 0.5) for t in times]
+    """The fps filter's rule: output n shows the last source frame whose rounded slot (ties up) is <= n."""
+    slots = [math.floor((Fraction(t) - Fraction(times[0])) * Fraction(fps) + Fraction(1, 2)) for t in times]
     return [max(i for i, s in enumerate(slots) if s <= n) for n in range(count)]
 
 
@@ -23,7 +27,73 @@ def test_30fps_source_becomes_25fps_by_timestamps(tmp_path):
     path = write_video(tmp_path / "v30.mp4", [index_frame(i) for i in range(30)], fps=30)
     frames = list(iter_frames(path))
     assert len(frames) == 25  # 1.0 s
-    assert decoded_indices(frames) == expected_indices([i / 30 for i in range(30)], 25, 25)
+    indices = decoded_indices(frames)
+    assert indices == expected_indices([Fraction(i, 30) for i in range(30)], 25, 25)
+    # exact half slots round up: source frame 3 (0.1 s = slot 2.5) goes to slot 3, where frame 4 (slot 3.33)
+    # replaces it; rounding the tie down would have put frame 3 in slot 2 instead of frame 2 (slot 1.67)
+    assert indices[2] == 2 and indices[3] == 4
+
+
+REAL_30FPS = "StyleTalk__feifeili_clip3_muxed.mp4"  # 256x256, 30 fps H.264, 7.07 s
+
+
+def _real_30fps_clip():
+    from conftest import REAL_CLIPS
+
+    path = REAL_CLIPS.parent / "real_corpus" / REAL_30FPS
+    if not path.is_file():
+        pytest.skip(f"real 30 fps clip {REAL_30FPS} not found under the shared data folder ({path.parent})")
+    return path
+
+
+def _ffmpeg_fps_filter_in_process(path) -> list[bytes]:
+    """Frames of libavfilter's fps=25 (FFmpeg's own filter, through PyAV) as yuv420p bytes."""
+    import av
+
+    out = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        graph = av.filter.Graph()
+        source, fps, sink = graph.add_buffer(template=stream), graph.add("fps", "25"), graph.add("buffersink")
+        source.link_to(fps)
+        fps.link_to(sink)
+        graph.configure()
+
+        def drain():
+            while True:
+                try:
+                    out.append(graph.pull().to_ndarray(format="yuv420p").tobytes())
+                except (av.BlockingIOError, av.EOFError):
+                    return
+
+        for frame in container.decode(stream):
+            graph.push(frame)
+            drain()
+        graph.push(None)
+        drain()
+    return out
+
+
+def test_frame_selection_equals_ffmpeg_fps_filter_on_a_real_30fps_clip():
+    path = _real_30fps_clip()
+    ours = [f.tobytes() for f in iter_frames(path, pixel_format="yuv420p")]
+    theirs = _ffmpeg_fps_filter_in_process(path)
+    assert len(ours) == len(theirs) == 177  # 212 source frames, 7.07 s
+    assert sum(a != b for a, b in zip(ours, theirs)) == 0
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="the ffmpeg executable is not on PATH")
+def test_frame_selection_equals_the_ffmpeg_command_on_a_real_30fps_clip():
+    path = _real_30fps_clip()
+    ours = np.stack(list(iter_frames(path, pixel_format="yuv420p")))
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v", "-vf", "fps=25",
+                          "-pix_fmt", "yuv420p", "-f", "rawvideo", "-"], capture_output=True, check=True).stdout
+    theirs = np.frombuffer(raw, np.uint8).reshape(-1, *ours.shape[1:])
+    assert theirs.shape == ours.shape
+    assert [np.array_equal(a, b) for a, b in zip(ours, theirs)].count(False) == 0
+    # the RGB frames are these planes converted: the same selection
+    rgb = list(iter_frames(path))
+    assert len(rgb) == len(ours)
 
 
 def test_variable_frame_rate_is_resampled_by_timestamps(tmp_path):
@@ -170,3 +240,16 @@ def test_zero_length_streams_are_refused(tmp_path):
     no_video = write_mkv_with_an_empty_stream(tmp_path / "v.mkv", video_frames=0, audio_samples=1600)
     with pytest.raises(VideoDecodeError, match="no decodable frame"):
         list(iter_frames(no_video))
+
+
+def test_a_missing_start_time_falls_back_to_zero_with_a_warning(caplog):
+    from types import SimpleNamespace
+
+    from unisync_loss.video.decode import _stream_start
+
+    with caplog.at_level("WARNING", logger="unisync_loss.video.decode"):
+        start = _stream_start(SimpleNamespace(start_time=None, time_base=None, type="audio"), Path("talk.mp4"))
+    assert start == 0.0
+    assert "talk.mp4: the audio stream announces no start time" in caplog.text
+    assert _stream_start(SimpleNamespace(start_time=512, time_base=Fraction(1, 12800), type="video"),
+                         Path("talk.mp4")) == 0.04

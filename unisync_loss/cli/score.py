@@ -29,19 +29,49 @@ DEFAULT_PAIRS = (("mel", "landmarks"), ("mel", "rgb"))
 def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="VIDEO_OR_GLOB_OR_LIST")
     parser.add_argument("--audio", help="score every video against this audio file instead of its own track")
+    parser.add_argument("--json", help="JSON lines output (one line per video; resumable)")
+    parser.add_argument("--plot", help="folder for one PNG per video")
+    add_scoring_arguments(parser)
+
+
+def add_scoring_arguments(parser) -> None:
+    """The options of how videos are scored, shared by ``score`` and ``compare``."""
     parser.add_argument("--syncnet", help="SyncNet weights (syncnet_python's syncnet_v2.model) for LSE-D/LSE-C")
     parser.add_argument("--expert", help="UniSync expert checkpoint folder (an rgb or landmarks expert); default "
                                          "without --syncnet: mel-landmarks, else mel-rgb, from $UNISYNC_HOME or the "
                                          "package")
-    parser.add_argument("--json", help="JSON lines output (one line per video; resumable)")
-    parser.add_argument("--plot", help="folder for one PNG per video")
     parser.add_argument("--mode", choices=("default", "reference"), default="default",
                         help="reference: syncnet_python's JPEG round trip before SyncNet (default: decoded frames)")
-    parser.add_argument("--lrs2-crop", action="store_true",
-                        help="whole frame resized to 224x224, no face detection (Wav2Lip's LRS2 evaluation)")
+    crops = parser.add_mutually_exclusive_group()
+    crops.add_argument("--lrs2-crop", action="store_true",
+                       help="whole frame resized to 224x224, no face detection (Wav2Lip's LRS2 evaluation)")
+    crops.add_argument("--precropped", action="store_true",
+                       help="the videos already are 224x224 face crops (syncnet_python's evaluation input): no "
+                            "detection; with --mode reference the scores equal syncnet_python's")
+    parser.add_argument("--jpeg-encoder", choices=("auto", "ffmpeg", "pyav"), default="auto",
+                        help="reference mode, --precropped: the ffmpeg executable (byte-identical to the reference "
+                             "on this machine) or PyAV's libraries; auto: ffmpeg when on PATH")
     parser.add_argument("--min-track", type=int, default=25, help="shortest face track scored, in frames (25)")
     parser.add_argument("--max-frames", type=int, help="score only the first frames of each video")
     parser.add_argument("--device", help="torch device (default: cuda:<LOCAL_RANK> if available, else cpu)")
+
+
+def load_scorers(args):
+    """``(syncnet or None, expert or None)`` from the scoring options, on the requested device (with neither option,
+    the first expert of ``DEFAULT_PAIRS`` found by name: see :func:`scoring_expert`)."""
+    import torch
+
+    from ..metrics.syncnet import load_syncnet
+
+    device = args.device or (f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu")
+    syncnet = load_syncnet(args.syncnet, device) if args.syncnet else None
+    return syncnet, scoring_expert(args.expert, args.syncnet, device)
+
+
+def scoring_options(args) -> dict:
+    """Keyword arguments of ``score_video`` from the scoring options."""
+    return {"mode": args.mode, "crop": crop_choice(args), "min_track_frames": args.min_track,
+            "max_frames": args.max_frames, "encoder": args.jpeg_encoder}
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
@@ -98,6 +128,11 @@ def _key(video: str, audio: str | None) -> tuple[str, str | None]:
     return str(Path(video)), None if audio is None else str(Path(audio))
 
 
+def crop_choice(args) -> str:
+    """The crop of ``score_video`` the flags ask for."""
+    return "whole" if args.lrs2_crop else "none" if getattr(args, "precropped", False) else "syncnet"
+
+
 def plot_name(video: str) -> str:
     return f"{Path(video).stem}-{hashlib.sha1(str(Path(video).resolve()).encode()).hexdigest()[:8]}.png"
 
@@ -150,17 +185,13 @@ def warning_lines(records: list[dict]) -> list[str]:
 
 
 def run(args) -> int:
-    import torch
     from ..progress import progress_bar
 
     from ..metrics.plots import plot_record
-    from ..metrics.syncnet import load_syncnet
     from ..metrics.video_scoring import score_video
 
     paths, rank, world = shard(expand_inputs(args.inputs))
-    device = args.device or (f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu")
-    syncnet = load_syncnet(args.syncnet, device) if args.syncnet else None
-    expert = scoring_expert(args.expert, args.syncnet, device)
+    syncnet, expert = load_scorers(args)
     previous = read_records(args.json)
     done = {_key(r["video"], r.get("audio")) for r in previous if r.get("status") == "ok"}
     todo = [p for p in paths if _key(p, args.audio) not in done]
@@ -170,9 +201,7 @@ def run(args) -> int:
     records = []
     for video in progress_bar(todo, desc=f"score (rank {rank}/{world})" if world > 1 else "score", unit="video"):
         try:
-            record = score_video(video, audio=args.audio, syncnet=syncnet, expert=expert, mode=args.mode,
-                                 crop="whole" if args.lrs2_crop else "syncnet", min_track_frames=args.min_track,
-                                 max_frames=args.max_frames)
+            record = score_video(video, audio=args.audio, syncnet=syncnet, expert=expert, **scoring_options(args))
             if args.plot:
                 record["plot"] = str(plot_record(record, Path(args.plot) / plot_name(video)))
         except Exception as err:  # noqa: BLE001 - one bad file must never end a batch run

@@ -11,8 +11,11 @@ Protocol, for ``T`` frames at 25 fps and ``S`` samples at 16 kHz:
 Sign: offset ``o`` means video window ``v`` matches audio window ``v - o`` best, i.e. the sound comes ``o`` frames
 (``o * 40`` ms) before the picture; delaying the audio by ``o`` frames synchronises it.
 
-Modes: ``"reference"`` passes the frames through the reference's JPEG round trip first (see :mod:`.jpeg`);
-``"default"`` scores the decoded frames as they are.
+Modes: ``"reference"`` passes the frames through the reference's JPEG round trip first (see :mod:`.jpeg`) and
+embeds them as the reference does (windows of 5 frames in batches of 20, curve averaged over rows of the
+offset-major distance matrix), so that the float arithmetic, not only the maths, is the reference's;
+``"default"`` scores the decoded frames as they are and embeds the whole sequence in one pass (the same network,
+results equal to float rounding, about 1e-7 relative).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ MODES = ("default", "reference")
 VSHIFT = 15
 #: Kernel of the median filter smoothing the per-window confidence (as the reference prints it).
 CONFIDENCE_FILTER = 9
+#: Windows per forward pass of syncnet_python's evaluation (reference mode uses it for identical float rounding).
+REFERENCE_BATCH = 20
 
 
 @dataclass
@@ -97,10 +102,11 @@ def mfcc_windows(mfcc: np.ndarray, count: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def embed_clip(syncnet: SyncNet, frames: torch.Tensor, mfcc: np.ndarray, count: int,
-               batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+               batch_size: int = 64, windows: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Video and audio embeddings ``(count, 1024)`` each, ``batch_size`` windows per forward pass.
 
     ``frames``: ``(3, T, 224, 224)`` RGB from :func:`channels_first`; ``mfcc``: ``(13, M)`` from :func:`syncnet_mfcc`.
+    ``windows``: embed each 5-frame window separately (the reference's arithmetic) instead of the sequence at once.
     """
     device = next(syncnet.parameters()).device
     audio = mfcc_windows(mfcc, count)
@@ -108,7 +114,11 @@ def embed_clip(syncnet: SyncNet, frames: torch.Tensor, mfcc: np.ndarray, count: 
     for start in range(0, count, batch_size):
         stop = min(count, start + batch_size)
         chunk = to_syncnet_range(frames[:, start:stop + VIDEO_WINDOW - 1].to(device, non_blocking=True))
-        video_out.append(syncnet.embed_video_sequence(chunk))
+        if windows:
+            stacked = rearrange(chunk.unfold(1, VIDEO_WINDOW, 1), "c n h w t -> n c t h w")
+            video_out.append(syncnet.embed_video(stacked.contiguous()))
+        else:
+            video_out.append(syncnet.embed_video_sequence(chunk))
         audio_out.append(syncnet.embed_audio(audio[start:stop].to(device, non_blocking=True)))
     return torch.cat(video_out), torch.cat(audio_out)
 
@@ -131,7 +141,7 @@ def median_filter(values: torch.Tensor, kernel: int) -> torch.Tensor:
 
 def summarise(distances: torch.Tensor, vshift: int, mode: str) -> LSEResult:
     """Curve, offset, LSE-D, LSE-C and per-window confidence from ``(N, 2 vshift + 1)`` distances."""
-    curve = distances.mean(dim=0)
+    curve = distances.T.contiguous().mean(dim=1)  # offset-major, as the reference reduces it
     best = int(torch.argmin(curve))
     median = curve.median()
     confidence = median_filter(median - distances[:, best], CONFIDENCE_FILTER)
@@ -143,7 +153,7 @@ def summarise(distances: torch.Tensor, vshift: int, mode: str) -> LSEResult:
 
 
 def lse(frames, audio, syncnet: SyncNet, mode: str = "default", vshift: int = VSHIFT,
-        batch_size: int = 64, fps: float = 25.0, sample_rate: int = 16000) -> LSEResult:
+        batch_size: int = 64, fps: float = 25.0, sample_rate: int = 16000, round_tripped: bool = False) -> LSEResult:
     """LSE-D / LSE-C / offset of one face track, in memory.
 
     Args:
@@ -153,7 +163,9 @@ def lse(frames, audio, syncnet: SyncNet, mode: str = "default", vshift: int = VS
         syncnet: a loaded :class:`SyncNet` (see :func:`load_syncnet`), on any device.
         mode: "default" (frames as given) or "reference" (syncnet_python's JPEG round trip first).
         vshift: offsets searched on each side, in frames.
-        batch_size: windows per forward pass.
+        batch_size: windows per forward pass (reference mode: the reference's 20).
+        round_tripped: reference mode only: the frames already went through the JPEG round trip (e.g. from
+            :func:`unisync_loss.metrics.reference_input.reference_input`, which starts from the decoded planes).
         fps, sample_rate: what the caller has; SyncNet's protocol needs 25 fps and 16 kHz (convert first, e.g. with
             ``unisync_loss.video.read_video``, which resamples by timestamps).
     """
@@ -167,7 +179,9 @@ def lse(frames, audio, syncnet: SyncNet, mode: str = "default", vshift: int = VS
     check_positive_int(batch_size, "batch_size")
     if not isinstance(syncnet, SyncNet):
         raise ValueError(f"syncnet: expected a SyncNet (load it with load_syncnet), got {describe(syncnet)}")
-    if mode == "reference":
+    if round_tripped and mode != "reference":
+        raise ValueError(f"round_tripped: only meaningful in reference mode, got mode {mode!r}")
+    if mode == "reference" and not round_tripped:
         if isinstance(frames, torch.Tensor):
             frames = frames.detach().cpu().numpy()
         if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8:
@@ -182,5 +196,7 @@ def lse(frames, audio, syncnet: SyncNet, mode: str = "default", vshift: int = VS
             f"frames/audio: a window needs 6 frames (0.24 s) of video and of audio, got {video.shape[1]} frames and "
             f"{len(samples)} samples ({len(samples) / 16000:.3f} s)"
         )
-    video_emb, audio_emb = embed_clip(syncnet, video, mfcc_of_samples(samples), count, batch_size)
+    reference = mode == "reference"
+    video_emb, audio_emb = embed_clip(syncnet, video, mfcc_of_samples(samples), count,
+                                      REFERENCE_BATCH if reference else batch_size, windows=reference)
     return summarise(offset_distances(video_emb, audio_emb, vshift), vshift, mode)

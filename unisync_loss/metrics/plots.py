@@ -32,10 +32,16 @@ def plot_record(record: dict, path: str | os.PathLike) -> Path:
         _plot_offsets(row[0], track)
         _plot_time(row[1], track)
     fig.suptitle(_title(record), fontsize=10)
+    return _save(fig, path, dpi=90)
+
+
+def _save(fig, path: str | os.PathLike, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
@@ -87,3 +93,35 @@ def _plot_time(ax, track: dict) -> None:
         for seg in uni["drift"]:
             other.annotate(f"{seg['offset']:+d}", ((start + seg["start_s"] + start + seg["stop_s"]) / 2, 0.04),
                            ha="center", fontsize=7, color="tab:red")
+
+
+def plot_comparison(records: list[dict], methods: list[str], path: str | os.PathLike) -> Path:
+    """One PNG comparing methods: per metric (LSE-D, LSE-C, UniSync probability, offsets; those present) a box of
+    each method's per-file values with the files as dots. ``records``: per-file dicts with ``method``, ``status`` and
+    the ``score_video`` values; returns the path."""
+    from .comparison import METRICS, metric_values
+
+    if not isinstance(methods, list) or not methods:
+        raise ValueError(f"methods: expected a non-empty list of method names, got {methods!r}")
+    ok = [r for r in records if isinstance(r, dict) and r.get("status") == "ok"]
+    panels = [(key, label, better) for key, label, better in METRICS
+              if any(key in metric_values(r) for r in ok)]
+    if not panels:
+        raise ValueError("records: no successful record with a score to plot")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 1, 3.8), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, (key, label, better) in zip(axes[0], panels):
+        data = [[metric_values(r)[key] for r in ok if r["method"] == m and key in metric_values(r)] for m in methods]
+        shown = [d if d else [np.nan] for d in data]
+        ax.boxplot(shown, showfliers=False)
+        for i, values in enumerate(data, start=1):
+            ax.plot(i + rng.uniform(-0.12, 0.12, len(values)), values, "o", ms=3, alpha=0.6, color="tab:blue")
+        ax.set_xticks(range(1, len(methods) + 1), methods, rotation=30, ha="right")
+        ax.set_title(f"{label} ({better} is better)", fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path, dpi=110)

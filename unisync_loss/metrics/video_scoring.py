@@ -5,6 +5,9 @@ Two streaming passes over the file (face tracking, then cropping), so a long vid
 
 Crops: ``"syncnet"`` (default) follows syncnet_python: per face track, box scale 0.4, 224x224. ``"whole"`` is the
 variant used on LRS2 in Wav2Lip's evaluation: the whole frame resized to 224x224, no detection, one track.
+``"none"``: the file already is a 224x224 face video (what syncnet_python's evaluation takes); in reference mode
+its decoded planes go to the JPEG round trip and its audio is extracted as the reference does
+(:mod:`.reference_input`), which makes the scores equal to the reference's.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from ..expert import UniSyncExpert
 from ..validation import check_choice, check_positive_int, describe
 from .lse import MODES, lse
 from .mfcc import SAMPLES_PER_FRAME
+from .reference_input import reference_input
 from .syncnet import CROP_SIZE, SyncNet
 from .unisync_scores import unisync_scores
 
-CROPS = ("syncnet", "whole")
+CROPS = ("syncnet", "whole", "none")
 #: Side of the face crop a UniSync RGB expert's window is cut from (Wav2Lip's face size).
 UNISYNC_FACE_SIZE = 96
 
@@ -65,10 +69,13 @@ def face_track_crops(path: str | os.PathLike, crop: str = "syncnet", with_face: 
     def frames():
         return itertools.islice(iter_frames(path), max_frames)
 
-    if crop == "whole":
+    if crop in ("whole", "none"):
         syncnet, face = [], []
         for frame in frames():
-            syncnet.append(_resize(frame, CROP_SIZE))
+            if crop == "none" and frame.shape[:2] != (CROP_SIZE, CROP_SIZE):
+                raise ValueError(f"{Path(path).name}: crop 'none' expects 224x224 face videos (syncnet_python's "
+                                 f"evaluation input), got {frame.shape[1]}x{frame.shape[0]}")
+            syncnet.append(_resize(frame, CROP_SIZE) if crop == "whole" else frame)
             if with_face:
                 face.append(_resize(frame, UNISYNC_FACE_SIZE))
         return [TrackCrops(0, 0, np.stack(syncnet), np.stack(face) if with_face else None)], len(syncnet)
@@ -152,8 +159,11 @@ def unisync_visual(expert: UniSyncExpert, faces: np.ndarray) -> torch.Tensor:
 
 def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = None, syncnet: SyncNet | None = None,
                 expert: UniSyncExpert | None = None, mode: str = "default", crop: str = "syncnet",
-                detector=None, min_track_frames: int = 25, max_frames: int | None = None) -> dict:
+                detector=None, min_track_frames: int = 25, max_frames: int | None = None,
+                encoder: str = "auto") -> dict:
     """Score the video ``path`` (with its own audio track, or the audio file ``audio``): one JSON-able record.
+
+    ``encoder``: JPEG encoder of reference mode for ``crop="none"`` ("ffmpeg", "pyav" or "auto", see :mod:`.jpeg`).
 
     ``max_frames``: score only the first frames (a quick look at long files). The record has ``tracks`` (per face
     track: ``lse`` from :func:`lse` and/or ``unisync`` from :func:`unisync_scores`) and per-video values averaged
@@ -173,8 +183,15 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
         raise FileNotFoundError(f"video: no file at {path}")
     if audio is not None and not Path(audio).is_file():
         raise FileNotFoundError(f"audio: no file at {audio}")
-    wave = read_audio(audio if audio is not None else path)
-    tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
+    exact = None
+    if syncnet is not None and mode == "reference" and crop == "none":
+        exact = reference_input(path, encoder, max_frames, audio=audio)
+    if exact is not None and expert is None:  # nothing else needs the RGB frames or the float audio
+        wave = exact.audio.astype(np.float32) / 32768.0
+        tracks, num_frames = [TrackCrops(0, 0, exact.frames, None)], len(exact.frames)
+    else:
+        wave = read_audio(audio if audio is not None else path)
+        tracks, num_frames = face_track_crops(path, crop, expert is not None, detector, min_track_frames, max_frames)
     warnings = input_warnings(wave, tracks, num_frames)
     if max_frames is None and len(wave) < num_frames * SAMPLES_PER_FRAME - SAMPLES_PER_FRAME:
         warnings.append(f"audio ({len(wave) / 16000:.2f} s) is shorter than the video ({num_frames / 25:.2f} s): "
@@ -184,7 +201,10 @@ def score_video(path: str | os.PathLike, *, audio: str | os.PathLike | None = No
         span = wave[track.start * SAMPLES_PER_FRAME:(track.start + len(track.syncnet)) * SAMPLES_PER_FRAME]
         entry = {"track": track.index, "start_frame": track.start, "num_frames": len(track.syncnet),
                  "detected_fraction": track.detected_fraction}
-        if syncnet is not None:
+        if exact is not None:
+            entry["lse"] = lse(exact.frames, exact.audio, syncnet, mode=mode, round_tripped=True).to_dict()
+            entry["jpeg_encoder"] = exact.encoder
+        elif syncnet is not None:
             entry["lse"] = lse(track.syncnet, span, syncnet, mode=mode).to_dict()
         if expert is not None:
             visual = expert_visual(expert, track)

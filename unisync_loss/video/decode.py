@@ -1,18 +1,25 @@
 """Decoding real videos with PyAV (FFmpeg inside the wheel, no subprocess): constant-rate frames and 16 kHz mono audio.
 
-Frames are resampled in time like ffmpeg's ``-r 25``: output frame ``n`` shows the source frame on screen at time
-``t0 + n / fps`` (``t0`` = first video frame), i.e. source frame ``i`` fills the output slots from
-``round((t_i - t0) * fps)`` up to the slot of the next source frame. A 22.13 fps, 30 fps or variable-rate source
-therefore becomes exactly 25 fps with frames repeated or dropped by their timestamps, never by their count.
+Frame-rate rule (the one of ffmpeg's ``fps`` filter with its defaults, ``-vf fps=25``): each source frame ``i`` with
+presentation time ``t_i`` gets the output slot ``s_i = round((t_i - t0) * fps)``, rounded to nearest with ties
+(exact half slots) going up, computed exactly on the rational timestamps (``t0`` = first video frame). Output frame
+``n`` is the last source frame with ``s_i <= n``: a source frame is repeated until the next one's slot and dropped
+when a later frame takes the same slot. The stream ends at the slot of the last frame's end time
+(``round((t_end - t0) * fps)``), the last frame shown at least once. A 22.13 fps, 30 fps or variable-rate source
+therefore becomes exactly 25 fps with frames repeated or dropped by their timestamps, never by their count. This is
+not what ``-r 25`` as an output option does (ffmpeg's frame-rate conversion at the encoder, with its own
+thresholds); see docs/preprocess.md for the measured difference.
 Audio sample 0 is the sound at ``t0``: leading audio before the first frame is cut, a late-starting audio stream is
 padded with silence, so the two streams keep the alignment the container gives them.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
@@ -21,6 +28,11 @@ import numpy as np
 
 DEFAULT_FPS = 25.0
 DEFAULT_SAMPLE_RATE = 16000
+#: Pixel formats :func:`iter_frames` yields: RGB ``(H, W, 3)``, or the 4:2:0 planes ``(H * 3 / 2, W)`` (Y, then U,
+#: then V, as ``VideoFrame.to_ndarray`` gives them) as decoded, in the video's own range (``VideoInfo.full_range``).
+PIXEL_FORMATS = ("rgb24", "yuv420p")
+
+log = logging.getLogger(__name__)
 
 
 class VideoDecodeError(ValueError):
@@ -41,6 +53,8 @@ class VideoInfo:
     audio_codec: str | None    # None: no audio stream
     audio_sample_rate: int | None
     audio_channels: int | None
+    sample_aspect: Fraction | None = None  # pixel aspect ratio of the video stream; None: not signalled
+    full_range: bool = False   # YUV in full (JPEG, "pc") range rather than limited ("tv") range
 
 
 @dataclass
@@ -110,79 +124,127 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         return VideoInfo(
             path=str(path), width=video.codec_context.width, height=video.codec_context.height,
             source_fps=float(rate) if rate else float("nan"), duration=float(duration),
-            start_time=float(video.start_time * tb) if video.start_time is not None else 0.0,
+            start_time=_stream_start(video, path),
             video_codec=video.codec_context.name,
             audio_codec=audio.codec_context.name if audio else None,
             audio_sample_rate=audio.codec_context.sample_rate if audio else None,
             audio_channels=audio.codec_context.channels if audio else None,
+            sample_aspect=Fraction(video.sample_aspect_ratio) if video.sample_aspect_ratio else None,
+            full_range=_is_full_range(video.codec_context.pix_fmt, getattr(video.codec_context, "color_range", 0)),
         )
 
 
-def _timed_frames(path: Path, max_gap: float) -> Iterator[tuple[float, float, np.ndarray]]:
-    """Yield ``(time_s, duration_s, rgb uint8 (H, W, 3))`` of each decodable source frame in presentation order."""
+def _is_full_range(pixel_format: str | None, color_range: int | None) -> bool:
+    return bool(pixel_format and pixel_format.startswith("yuvj")) or color_range == 2  # AVCOL_RANGE_JPEG
+
+
+def _stream_start(stream, path: Path) -> float:
+    """Start time (s) the container announces for ``stream``; 0 (logged, as it can shift audio against video) when
+    it announces none."""
+    if stream.start_time is not None and stream.time_base:
+        return float(stream.start_time * stream.time_base)
+    log.warning("%s: the %s stream announces no start time; assuming 0 s (audio and video may be shifted against "
+                "each other by the difference)", path.name, stream.type)
+    return 0.0
+
+
+def _frame_array(frame: av.VideoFrame, pixel_format: str) -> np.ndarray:
+    if pixel_format == "rgb24":
+        return frame.to_ndarray(format="rgb24")
+    if frame.format.name in ("yuv420p", "yuvj420p"):  # the same planes; the range is the stream's
+        return frame.to_ndarray()
+    return frame.reformat(format="yuv420p").to_ndarray()  # other YUV layouts or depths: converted by libswscale
+
+
+def _timed_frames(path: Path, max_gap: float, pixel_format: str = "rgb24"
+                  ) -> Iterator[tuple[Fraction, Fraction, np.ndarray]]:
+    """Yield ``(time_s, duration_s, picture)`` of each decodable source frame in presentation order, times exact.
+
+    ``picture``: uint8 ``(H, W, 3)`` RGB, or ``(H * 3 / 2, W)`` 4:2:0 planes (see :data:`PIXEL_FORMATS`).
+    """
     with _open(path) as container:
         stream = _video_stream(container, path)
         rate = stream.average_rate or stream.guessed_rate
-        nominal = 1.0 / float(rate) if rate else 1.0 / DEFAULT_FPS
+        nominal = 1 / Fraction(rate) if rate else Fraction(1, int(DEFAULT_FPS))
         size, last_time = None, None
         try:
             for frame in container.decode(stream):
-                time = frame.time if frame.time is not None else (last_time or 0.0) + nominal
+                if frame.pts is not None and frame.time_base:
+                    time = frame.pts * Fraction(frame.time_base)
+                else:
+                    time = (last_time if last_time is not None else Fraction(0)) + nominal
+                    log.warning("%s: a video frame without timestamp after %s s; placed one nominal frame "
+                                "(%.4f s) later, which can shift audio against video", path.name,
+                                "no frame" if last_time is None else f"{float(last_time):.3f}", float(nominal))
                 if size is None:
                     size = (frame.width, frame.height)
                 elif (frame.width, frame.height) != size:
                     raise VideoDecodeError(
                         f"{path.name}: frame size changes mid-stream from {size[0]}x{size[1]} to "
-                        f"{frame.width}x{frame.height} at {time:.3f} s"
+                        f"{frame.width}x{frame.height} at {float(time):.3f} s"
                     )
                 if last_time is not None and time < last_time - max_gap:
-                    raise VideoDecodeError(f"{path.name}: timestamps jump back from {last_time:.3f} s to {time:.3f} s")
+                    raise VideoDecodeError(
+                        f"{path.name}: timestamps jump back from {float(last_time):.3f} s to {float(time):.3f} s")
                 if last_time is not None and time <= last_time:
                     continue  # duplicate or slightly out-of-order timestamp: ffmpeg drops these too
                 if last_time is not None and time - last_time > max_gap:
                     raise VideoDecodeError(
-                        f"{path.name}: {time - last_time:.3f} s without video frames at {last_time:.3f} s "
+                        f"{path.name}: {float(time - last_time):.3f} s without video frames at "
+                        f"{float(last_time):.3f} s "
                         f"(more than max_gap={max_gap} s)"
                     )
-                duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else nominal
+                duration = frame.duration * Fraction(frame.time_base) if frame.duration and frame.time_base else nominal
                 last_time = time
-                yield time, duration, frame.to_ndarray(format="rgb24")
+                yield time, duration, _frame_array(frame, pixel_format)
         except av.FFmpegError as err:
             raise VideoDecodeError(f"{path.name}: video decoding failed ({err})") from err
         if size is None:
             raise VideoDecodeError(f"{path.name}: the video stream holds no decodable frame")
 
 
-def iter_frames(path: str | os.PathLike, fps: float = DEFAULT_FPS, max_gap: float = 0.5) -> Iterator[np.ndarray]:
-    """Stream the video of ``path`` at a constant ``fps``: yields uint8 ``(H, W, 3)`` RGB frames.
+def iter_frames(path: str | os.PathLike, fps: float = DEFAULT_FPS, max_gap: float = 0.5,
+                pixel_format: str = "rgb24") -> Iterator[np.ndarray]:
+    """Stream the video of ``path`` at a constant ``fps`` (the rule of the module docstring, ffmpeg's ``fps`` filter).
 
-    Only one source frame is held at a time, so a video of any length streams in constant memory. Raises
-    VideoDecodeError (a ValueError) for a file without decodable video, a frame size that changes mid-stream, or a
-    hole longer than ``max_gap`` seconds between timestamps (which would otherwise be filled with a frozen frame).
+    Yields uint8 ``(H, W, 3)`` RGB frames, or with ``pixel_format="yuv420p"`` the decoded 4:2:0 planes
+    ``(H * 3 / 2, W)`` without any RGB conversion, in the video's own range (``probe_video(path).full_range``; a
+    source in another layout is converted to limited-range yuv420p).
+    Only one source frame is held at a time, so a video of any length streams in
+    constant memory. Raises VideoDecodeError (a ValueError) for a file without decodable video, a frame size that
+    changes mid-stream, or a hole longer than ``max_gap`` seconds between timestamps (which would otherwise be
+    filled with a frozen frame).
     """
     path = _check_path(path)
-    fps = _check_rate(fps, "fps")
+    rate = Fraction(_check_rate(fps, "fps"))
     max_gap = _check_rate(max_gap, "max_gap")
-    t0, previous, emitted, end = None, None, 0, 0.0
-    for time, duration, rgb in _timed_frames(path, max_gap):
+    if pixel_format not in PIXEL_FORMATS:
+        raise ValueError(f"pixel_format: expected one of {PIXEL_FORMATS}, got {pixel_format!r}")
+    t0, previous, emitted, end, slot = None, None, 0, Fraction(0), 0
+    for time, duration, picture in _timed_frames(path, max_gap, pixel_format):
         if t0 is None:
             t0 = time
-        slot = math.floor((time - t0) * fps + 0.5)
+        slot = _slot(time - t0, rate)
         while previous is not None and emitted < slot:
             yield previous
             emitted += 1
-        previous, end = rgb, time + duration
+        previous, end = picture, time + duration
     # The last source frame stays on screen until its end time, and is shown at least once.
-    total = max(math.floor((end - t0) * fps + 0.5), slot + 1)
+    total = max(_slot(end - t0, rate), slot + 1)
     while emitted < total:
         yield previous
         emitted += 1
 
 
+def _slot(elapsed: Fraction, rate: Fraction) -> int:
+    """Output slot of a time ``elapsed`` after the first frame: nearest, exact half slots rounded up."""
+    return math.floor(elapsed * rate + Fraction(1, 2))
+
+
 def first_frame_time(path: str | os.PathLike) -> float:
     """Presentation time (s) of the first decodable video frame: the time origin of frames and audio."""
     for time, _, _ in _timed_frames(_check_path(path), max_gap=float("inf")):
-        return time
+        return float(time)
     raise VideoDecodeError(f"{Path(path).name}: the video stream holds no decodable frame")  # pragma: no cover
 
 
@@ -197,8 +259,9 @@ def _audio_start_time(path: Path) -> float:
                 break
         except av.FFmpegError:
             pass
-        tb = float(stream.time_base) if stream.time_base else 0.0
-        return float(stream.start_time * tb) if stream.start_time is not None else 0.0
+        log.warning("%s: the first audio frame has no readable timestamp; using the stream's announced start",
+                    path.name)
+        return _stream_start(stream, path)
 
 
 def read_audio(path: str | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE, start_time: float | None = None

@@ -14,8 +14,10 @@ AUDIO_REPS = ("mel", "hubert")
 VISUAL_REPS = ("rgb", "parsing", "landmarks", "3dmm")
 PAIRS = list(itertools.product(AUDIO_REPS, VISUAL_REPS))
 
-#: Folder of real talking-face clips kept beside the project, ``../shared/data/real_clips`` (absent on some machines).
-_REAL_CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real_clips"
+#: Shared material kept beside the project, ``../shared/data`` (absent on some machines).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: Folder of real talking-face clips, ``../shared/data/real_clips``.
+_REAL_CLIPS = SHARED_DATA / "real_clips"
 REAL_CLIP_NAMES = ("clip_a.mp4", "clip_b.mp4", "clip_c.mp4")
 
 

@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REAL_CLIPS
+from conftest import SHARED_DATA
 from unisync_loss.metrics import lse, random_syncnet_state
 from unisync_loss.metrics.reference_input import reference_input
 from unisync_loss.metrics.syncnet import SyncNet
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "score"
-SHARED_DATA = REAL_CLIPS.parent
 REFERENCE = json.loads((FIXTURES / "real_reference.json").read_text())
 _spec = importlib.util.spec_from_file_location("real_parity_clips", FIXTURES / "real_parity_clips.py")
 CLIPS = importlib.util.module_from_spec(_spec)

@@ -38,9 +38,9 @@ REAL_30FPS = "StyleTalk__feifeili_clip3_muxed.mp4"  # 256x256, 30 fps H.264, 7.0
 
 
 def _real_30fps_clip():
-    from conftest import REAL_CLIPS
+    from conftest import SHARED_DATA
 
-    path = REAL_CLIPS.parent / "real_corpus" / REAL_30FPS
+    path = SHARED_DATA / "real_corpus" / REAL_30FPS
     if not path.is_file():
         pytest.skip(f"real 30 fps clip {REAL_30FPS} not found under the shared data folder ({path.parent})")
     return path

@@ -83,7 +83,10 @@ def test_reduction_and_stride():
 
 
 def test_checkpoint_found_by_name_and_mismatch_named(tmp_path, monkeypatch):
+    from unisync_loss import checkpoints
+
     monkeypatch.setenv("UNISYNC_HOME", str(tmp_path))
+    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", tmp_path / "nothing-shipped")  # as if the package shipped none
     with pytest.raises(FileNotFoundError, match=r"(?s)experts/mel-rgb .*python -m train_expert"):
         UniSyncLoss("mel", "rgb")
     expert = UniSyncExpert("mel", "rgb")

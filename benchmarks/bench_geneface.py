@@ -3,8 +3,8 @@
 Cost: for a batch of B sequences of T video frames (HuBERT-shaped 1024-d features at 50/s, 68 3D landmarks), times
 the forward + backward of: the motion model alone, + GeneFace's SyncNet loss (its full architecture, every window)
 and + the UniSync loss (every window) for each expert width ``channels/embed`` of ``--widths`` (the library default
-is 128/512, the integration's 64/128). Inside GeneFace the UniSync task costs what its row costs (same expert call).
-Weights are random for timing (speed does not depend on them).
+is 128/512, the GeneFace integration's 16/64). Inside GeneFace the UniSync task costs what its row costs (same
+expert call). Weights are random for timing (speed does not depend on them).
 
 Accuracy (``--accuracy-steps N``, 0 to skip): on the integration's vowel corpus (built in ``--out``), GeneFace's
 SyncNet and a UniSync expert of each width are trained for N steps as ``integrations.geneface.experiment`` trains
@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--widths", default=DEFAULT_WIDTHS, help="UniSync expert widths CHANNELS/EMBED, comma-separated")
+    parser.add_argument("--widths", default=DEFAULT_WIDTHS,
+                        help="UniSync expert widths CHANNELS/EMBED, comma-separated")
     parser.add_argument("--accuracy-steps", type=int, default=400,
                         help="training steps per expert for the accuracy column (0: cost only)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_geneface"), help="corpus and experts folder")

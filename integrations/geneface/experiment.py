@@ -63,8 +63,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--expert-steps", type=int, default=400, help="steps of the UniSync expert and the SyncNet")
     parser.add_argument("--judge-steps", type=int, default=400)
     parser.add_argument("--expert-batch", type=int, default=32, help="pairs (or windows) per expert training step")
-    parser.add_argument("--expert-channels", type=int, default=64, help="UniSync expert width")
-    parser.add_argument("--expert-embed", type=int, default=128, help="UniSync expert embedding size")
+    parser.add_argument("--expert-channels", type=int, default=16,
+                        help="UniSync expert width (see the README for the cost and accuracy per width)")
+    parser.add_argument("--expert-embed", type=int, default=64, help="UniSync expert embedding size")
     parser.add_argument("--motion-steps", type=int, default=300)
     parser.add_argument("--sync-weight", type=float, default=0.1)
     parser.add_argument("--sync-schedule", choices=("geneface", "always"), default="always")

@@ -90,3 +90,32 @@ def test_window_length_and_batch_checked():
         expert(torch.randn(2, 16, 80), torch.randn(3, 5, 64))
     # Wav2Lip's (N, 1, 80, 16) mel layout is accepted.
     assert expert.sync_probability(torch.randn(2, 1, 80, 16), torch.randn(2, 5, 64)).shape == (2,)
+
+
+@pytest.mark.parametrize("visual", ["rgb", "3dmm"])
+def test_temporal_centring_ignores_what_is_constant_within_the_window(visual):
+    """With the option on, adding the same frame to all 5 frames (identity, lighting) leaves the embedding unchanged;
+    with it off, the embedding moves."""
+    embeddings = {}
+    for centring in (True, False):
+        torch.manual_seed(0)
+        expert = UniSyncExpert("mel", {"name": visual, "temporal_centring": centring}, channels=8, embed_dim=16).eval()
+        v = visual_sequence(expert, 2, 5) * 0.5
+        constant = torch.rand_like(v[:, :1]) * 0.5  # one frame, repeated over time
+        with torch.no_grad():
+            embeddings[centring] = (expert.embed_visual(v), expert.embed_visual(v + constant))
+    change = {c: float((first - second).abs().max()) for c, (first, second) in embeddings.items()}
+    assert change[True] < 1e-6 and change[False] > 100 * max(change[True], 1e-7), change
+    with pytest.raises(ValueError, match="temporal_centring"):
+        create_representation({"name": visual, "temporal_centring": "yes"})
+
+
+def test_pairwise_probability_matches_the_paired_one():
+    from unisync_loss import pairwise_sync_probability, sync_probability
+
+    a, v = torch.randn(4, 16), torch.randn(3, 16)
+    matrix = pairwise_sync_probability(a, v)
+    assert matrix.shape == (3, 4) and (matrix >= 0).all() and (matrix <= 1).all()
+    assert torch.allclose(matrix.diagonal(), sync_probability(a[:3], v), atol=1e-6)
+    with pytest.raises(ValueError, match="embedding size"):
+        pairwise_sync_probability(a, torch.randn(3, 8))

@@ -42,3 +42,25 @@ def test_warmup_then_cosine_decay():
     assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
     assert factors[10] == pytest.approx(1.0) and factors[60] == pytest.approx(0.525)
     assert factors[110] == pytest.approx(0.05) and all(a >= b for a, b in zip(factors[10:], factors[11:]))
+
+
+def test_cosine_follows_elapsed_time_when_it_is_ahead_of_the_steps():
+    assert warmup_cosine_factor(20, 10, 110, 0.05, time_fraction=0.5) == pytest.approx(0.525)
+    assert warmup_cosine_factor(20, 10, 110, 0.05, time_fraction=1.0) == pytest.approx(0.05)
+    assert warmup_cosine_factor(60, 10, 110, 0.05, time_fraction=0.1) == pytest.approx(0.525)  # steps ahead
+    assert warmup_cosine_factor(5, 10, 110, 0.05, time_fraction=0.9) == pytest.approx(0.6)  # warm-up first
+
+
+def test_recipes_set_their_settings_and_flags_override_them():
+    paper = make_config(overrides=dict(recipe="paper"))
+    assert (paper.batching, paper.contrastive_weight, paper.temporal_centring) == ("pairs", 0.0, False)
+    assert paper.visual_spec()["temporal_centring"] is False
+    wav2lip = make_config(overrides=dict(recipe="wav2lip", lr=3e-4))
+    assert (wav2lip.lr, wav2lip.same_margin, wav2lip.min_shift, wav2lip.cross_share) == (3e-4, 0.0, 1, 0.0)
+    assert make_config().visual_spec() == {"name": "rgb", "temporal_centring": True}
+    with pytest.raises(ValueError, match="recipe"):
+        make_config(overrides=dict(recipe="fast"))
+    with pytest.raises(ValueError, match="contrastive_weight"):
+        make_config(overrides=dict(batching="pairs", contrastive_weight=1.0))
+    with pytest.raises(ValueError, match="windows_per_clip"):
+        make_config(overrides=dict(batch_size=30, windows_per_clip=8))

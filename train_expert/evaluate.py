@@ -21,11 +21,10 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from unisync_loss.progress import progress_bar
 
-from unisync_loss import SampleKind, UniSyncExpert
+from unisync_loss import SampleKind, UniSyncExpert, pairwise_sync_probability, sync_probability
 from unisync_loss.audio.features import precompute_features
 from unisync_loss.data import ClipStore
 from unisync_loss.metrics.offsets import best_offset
@@ -48,13 +47,6 @@ def _embed(fn, windows: Sequence[np.ndarray], device, batch_size: int) -> torch.
     return torch.cat(out)
 
 
-def _pair_probability(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """All pairs: ``(Na, E), (Nv, E) -> (Nv, Na)`` of ``cos(relu(v), relu(a))``."""
-    a = F.normalize(F.relu(a), dim=-1, eps=1e-8)
-    v = F.normalize(F.relu(v), dim=-1, eps=1e-8)
-    return (v @ a.T).clamp(0.0, 1.0)
-
-
 @torch.no_grad()
 def protocol_a(expert, dataset: SyncPairDataset, batch_size: int = 256, device: str | torch.device = "cpu",
                num_workers: int = 0, progress: bool = False) -> dict[str, Any]:
@@ -72,8 +64,7 @@ def protocol_a(expert, dataset: SyncPairDataset, batch_size: int = 256, device: 
     for batch in progress_bar(loader, desc="protocol A", disable=not progress, leave=False):
         a = expert.embed_audio(batch["audio"].to(device))
         v = expert.embed_visual(batch["visual"].to(device))
-        a, v = F.relu(a.float()), F.relu(v.float())
-        scores.append(F.cosine_similarity(a, v, dim=-1, eps=1e-8).clamp(0, 1).cpu())
+        scores.append(sync_probability(a, v).cpu())
         kinds.append(batch["kind"])
     if was_training:
         expert.train()
@@ -107,7 +98,7 @@ def offset_scores(expert, source: WindowSource, clip: int, max_offset: int = 15,
         return np.zeros((0, 2 * max_offset + 1), dtype=np.float32)
     audio = _embed(expert.embed_audio, [source.audio_window(clip, s) for s in range(n)], device, batch_size)
     visual = _embed(expert.embed_visual, [source.visual_window(clip, s) for s in starts], device, batch_size)
-    all_pairs = _pair_probability(audio, visual)  # (len(starts), n)
+    all_pairs = pairwise_sync_probability(audio, visual)  # (len(starts), n)
     rows = torch.arange(len(starts))[:, None]
     cols = torch.tensor(starts)[:, None] + torch.arange(-max_offset, max_offset + 1)[None, :]
     return all_pairs[rows, cols].cpu().numpy()

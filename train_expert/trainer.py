@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from unisync_loss import MarginBCELoss, SampleKind, UniSyncExpert, install_expert, l2_penalty, sync_probability
+from unisync_loss import (MarginBCELoss, SampleKind, UniSyncExpert, install_expert, l2_penalty,
+                          pairwise_sync_probability, sync_probability)
 from unisync_loss.audio.features import precompute_features
 from unisync_loss.data import ClipStore
 
@@ -236,11 +237,9 @@ class Trainer:
             p = sync_probability(a, v)
             return self.loss_fn(p, kind), p, kind
         kinds = pair_kinds(*(batch[k].to(dev) for k in ("clip", "start", "speaker")), min_shift=c.min_shift)
-        an = F.normalize(F.relu(a.float()), dim=-1, eps=1e-8)
-        vn = F.normalize(F.relu(v.float()), dim=-1, eps=1e-8)
-        similarity = vn @ an.T  # (visual i, audio j)
+        similarity = pairwise_sync_probability(a, v)  # (visual i, audio j)
         generator = torch.Generator().manual_seed(c.seed * 1_000_003 + self.step * 97 + self.ctx.rank)
-        p, kind = balanced_pairs(similarity.clamp(0.0, 1.0), kinds, c.cross_share, generator)
+        p, kind = balanced_pairs(similarity, kinds, c.cross_share, generator)
         loss = self.loss_fn(p, kind)
         if c.contrastive_weight > 0:
             loss = loss + c.contrastive_weight * multiway_contrastive(similarity, kinds, c.temperature)

@@ -62,6 +62,18 @@ def sync_probability(audio_embedding: torch.Tensor, visual_embedding: torch.Tens
     return F.cosine_similarity(a, v, dim=-1, eps=1e-8).clamp(0.0, 1.0)
 
 
+def pairwise_sync_probability(audio_embedding: torch.Tensor, visual_embedding: torch.Tensor) -> torch.Tensor:
+    """:func:`sync_probability` of every (visual i, audio j) pair, in float32: ``(Na, E), (Nv, E) -> (Nv, Na)``."""
+    check_rank(audio_embedding, "audio_embedding", (2,), "(Na, E)")
+    check_rank(visual_embedding, "visual_embedding", (2,), "(Nv, E)")
+    if audio_embedding.shape[1] != visual_embedding.shape[1]:
+        raise ValueError(f"audio_embedding, visual_embedding: expected one embedding size, got "
+                         f"{describe(audio_embedding)} and {describe(visual_embedding)}")
+    a = F.normalize(F.relu(audio_embedding.float()), dim=-1, eps=1e-8)
+    v = F.normalize(F.relu(visual_embedding.float()), dim=-1, eps=1e-8)
+    return (v @ a.T).clamp(0.0, 1.0)
+
+
 class UniSyncExpert(nn.Module, ConfigMixin):
     """Dual-stream sync expert. ``forward(audio_window, visual_window) -> (a, v)`` embeddings ``(N, embed_dim)``.
 

@@ -4,8 +4,9 @@
 * :func:`energy_per_frame`: mean log-mel of each video frame's share of the audio (80 mel frames/s, 25 fps);
 * :func:`window_score`: their correlation over one 0.2 s window, in [0, 1]: the floor any learnt expert must beat;
 * :func:`lag_curve` / :func:`estimate_offset`: their correlation over a whole clip at audio lags ``-max..+max``
-  frames. In speech the mouth moves a little before the sound; on the synthetic corpus (true offset 0) the peak sits
-  at :data:`NATURAL_LEAD` = -1 frame for 52 of 60 clips, so offsets are reported relative to that lead.
+  frames. In speech the mouth moves a little before the sound, so offsets are reported relative to
+  :data:`NATURAL_LEAD` = -1 frame; on the synthetic corpus (true offset 0) the estimate is then 0 for 55 of its first 60
+  clips and +/-1 for the others (``python benchmarks/bench_offsets.py --data STORE --mouth-energy --clips 60``).
 
 Offsets follow :mod:`~unisync_loss.metrics.sync_correction`: positive when the sound comes before the picture.
 """

@@ -27,7 +27,8 @@ from unisync_loss.validation import check_rank, check_same_batch, describe
 
 
 def check_wav2lip_compatible(expert: UniSyncExpert, source: str | os.PathLike = "expert") -> UniSyncExpert:
-    """Require a mel + rgb expert with Wav2Lip's mel settings and 48x96 lower-half crops, else say why not."""
+    """Require a mel + rgb expert with Wav2Lip's mel settings and lower-half crops of 48x96 or a smaller 1:2 size
+    (e.g. the shipped 24x48; Wav2Lip's 48x96 halves are then area-downsampled), else say why not."""
     audio, visual = expert.audio_rep, expert.visual_rep
     if (audio.name, visual.name) != ("mel", "rgb"):
         raise ValueError(
@@ -39,9 +40,21 @@ def check_wav2lip_compatible(expert: UniSyncExpert, source: str | os.PathLike = 
     if audio.options != wav2lip_mel:
         changed = {k: v for k, v in audio.options.items() if wav2lip_mel.get(k) != v}
         raise ValueError(f"{source}: its mel settings differ from Wav2Lip's hparams: {changed}")
-    if visual.frame_shape != (3, 48, 96):
-        raise ValueError(f"{source}: its rgb frames are {visual.frame_shape}, Wav2Lip feeds lower halves (3, 48, 96)")
+    _, height, width = visual.frame_shape
+    if width != 2 * height or height > 48:
+        raise ValueError(f"{source}: its rgb frames are {visual.frame_shape}; Wav2Lip feeds lower halves (3, 48, 96), "
+                         "which an expert can take at that size or downsampled to a smaller 1:2 size such as (3, 24, 48)")
     return expert
+
+
+def resize_halves(frames: torch.Tensor, frame_shape: tuple[int, ...]) -> torch.Tensor:
+    """``(..., 3, 48, 96)`` lower halves -> ``(..., *frame_shape)`` by area averaging (differentiable; a no-op at
+    48x96)."""
+    if tuple(frames.shape[-3:]) == tuple(frame_shape):
+        return frames
+    lead = frames.shape[:-3]
+    small = F.interpolate(frames.reshape(-1, *frames.shape[-3:]), size=tuple(frame_shape[1:]), mode="area")
+    return small.reshape(*lead, *frame_shape)
 
 
 def load_unisync_expert(checkpoint: str | os.PathLike | None) -> UniSyncExpert:
@@ -96,7 +109,8 @@ class UniSyncSyncNet(nn.Module):
         if tuple(faces.shape[1:]) != (3 * SYNC_FRAMES, 48, 96):
             raise ValueError(f"faces: expected 5 stacked lower-half BGR frames (B, 15, 48, 96), got {describe(faces)}")
         check_same_batch(mel, "mel", faces, "faces")
-        a, v = self.expert(mel, bgr_stack_to_rgb_window(faces))
+        window = resize_halves(bgr_stack_to_rgb_window(faces), self.expert.visual_rep.frame_shape)
+        a, v = self.expert(mel, window)
         return F.normalize(F.relu(a.float()), dim=1), F.normalize(F.relu(v.float()), dim=1)
 
     def sync_probability(self, mel: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:

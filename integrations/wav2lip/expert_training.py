@@ -7,6 +7,8 @@ original mel (label 0); loss = BCE of ``cos(a, v)``; Adam. Faces are lower halve
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 from einops import rearrange
@@ -65,22 +67,34 @@ def accuracy(model: SyncNetColor, data: SyncPairs, pairs: int = 256, batch_size:
 
 
 def train_syncnet(store: str, out: str, steps: int, width: float = 1.0, batch_size: int = 64, lr: float = 1e-4,
-                  seed: int = 0) -> dict[str, float]:
-    """Train and save ``{"state_dict": ...}`` to ``out`` (loadable with ``load_model("syncnet", out)``)."""
+                  seed: int = 0, max_minutes: float | None = None) -> dict[str, float]:
+    """Train and save ``{"state_dict": ...}`` to ``out`` (loadable with ``load_model("syncnet", out)``).
+
+    Stops after ``steps`` steps or ``max_minutes`` minutes of training, whichever comes first (the same wall-time
+    budget as ``train_expert --max-minutes``, so that two recipes can be compared at equal time).
+    """
+    if steps < 1 or batch_size < 1 or (max_minutes is not None and max_minutes <= 0):
+        raise ValueError(f"steps, batch_size, max_minutes: expected positive values, got {steps}, {batch_size}, "
+                         f"{max_minutes}")
     torch.manual_seed(seed)
     model = SyncNetColor(width)
     train, val = SyncPairs(store, "train", seed), SyncPairs(store, "val", seed + 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     batches = DataLoader(torch.utils.data.Subset(train, range(steps * batch_size)), batch_size=batch_size)
     bar = progress_bar(batches, desc="wav2lip-style expert", unit="step")
-    loss = torch.zeros(())
+    loss, done, start = torch.zeros(()), 0, time.perf_counter()
     for mel, faces, label in bar:
         model.train()
         loss = bce_of_cosine(model, mel, faces, label)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        done += 1
         bar.set_postfix(loss=f"{loss.item():.3f}")
-    result = {"steps": steps, "final_loss": loss.item(), "val_accuracy": accuracy(model, val)}
-    torch.save({"state_dict": model.state_dict(), "global_step": steps, "global_epoch": 0, "result": result}, out)
+        if max_minutes is not None and time.perf_counter() - start >= 60 * max_minutes:
+            break
+    bar.close()
+    result = {"steps": done, "minutes": (time.perf_counter() - start) / 60, "final_loss": loss.item(),
+              "val_accuracy": accuracy(model, val)}
+    torch.save({"state_dict": model.state_dict(), "global_step": done, "global_epoch": 0, "result": result}, out)
     return result

@@ -19,6 +19,8 @@ from unisync_loss.metrics.lse import LSEResult, lse, summarise
 from unisync_loss.metrics.syncnet import CROP_SIZE, SyncNet
 from unisync_loss.metrics.unisync_scores import VSHIFT, probability_matrix
 
+from .expert_adapter import resize_halves
+
 
 def lower_halves(frames: np.ndarray) -> torch.Tensor:
     """``(T, 96, 96, 3)`` uint8 RGB faces -> ``(T, 3, 48, 96)`` float RGB in [0, 1] (what an rgb expert sees)."""
@@ -29,7 +31,8 @@ def lower_halves(frames: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def judge_lse(judge: UniSyncExpert, frames: np.ndarray, audio: np.ndarray, vshift: int = VSHIFT) -> LSEResult:
     """LSE of one clip: ``frames`` ``(T, 96, 96, 3)`` uint8 RGB at 25 fps, ``audio`` ``(S,)`` float 16 kHz."""
-    p = probability_matrix(judge, torch.from_numpy(audio), lower_halves(frames), vshift)
+    halves = resize_halves(lower_halves(frames), judge.visual_rep.frame_shape)
+    p = probability_matrix(judge, torch.from_numpy(audio), halves, vshift)
     distances = torch.where(torch.isnan(p), torch.ones_like(p), torch.sqrt((2 - 2 * p).clamp_min(0)))
     # probability_matrix's column j pairs video v with audio v - (j - vshift); lse's column k with v + k - vshift.
     return summarise(distances.flip(1).float(), vshift, "default")

@@ -62,21 +62,23 @@ class Budget:
     wav2lip_expert_lr: float = 1e-4  # Wav2Lip's own learning rate
     width: float = 0.25  # generator width multiplier (1 = the published network)
     batch_size: int = 8
-    phase1_steps: int = 400
+    phase1_steps: int = 200
     phase2_steps: int = 150
-    sync_weight: float = 0.05
+    sync_weight: float = 0.1  # Wav2Lip: 0.01-0.03 over 10^5 steps; measured to move the mouth within 150 steps
+    schedule: str = "fixed"  # or "original": Wav2Lip's switch to sync_weight once the val sync loss < 0.75
     test_clips: int = 0  # 0 = every test clip
+    accuracy_pairs: int = 512  # test pairs on which every expert's accuracy is measured
 
 
 PRESETS = {
     "quick": Budget(),
     "ci": Budget(speakers=20, clips=2, judge_speakers=20, max_seconds=3.0, expert_minutes=0.2, expert_steps=30,
                  judge_minutes=1.0, expert_channels=16, expert_embed=64, expert_batch=16, wav2lip_expert_width=0.125,
-                 width=0.125, batch_size=2, phase1_steps=3, phase2_steps=2, test_clips=2),
+                 width=0.125, batch_size=2, phase1_steps=3, phase2_steps=2, test_clips=2, accuracy_pairs=128),
     "full": Budget(speakers=0, clips=0, judge_speakers=0, expert_minutes=0.0, expert_steps=20000, judge_minutes=0.0,
                    expert_channels=128, expert_embed=512, expert_height=48, expert_batch=64,
-                   wav2lip_expert_width=1.0, width=1.0, batch_size=16, phase1_steps=100000, phase2_steps=200000,
-                   sync_weight=0.01),
+                   wav2lip_expert_width=1.0, width=1.0, batch_size=16, phase1_steps=0, phase2_steps=300000,
+                   sync_weight=0.01, schedule="original"),
 }
 
 
@@ -108,11 +110,14 @@ def plan(args: argparse.Namespace, budget: Budget, root: Path) -> tuple[list[Job
         run = root / f"seed{seed}"
         unisync = args.unisync_expert or str(run / "expert_unisync" / "best")
         wav2lip = args.wav2lip_expert or str(run / "expert_wav2lip.pth")
-        phase1 = f"generator phase 1 (seed {seed})"
-        jobs.append(Job(phase1, stages.train_generator, dict(
-            out=str(run / "generator_phase1"), kind="unisync", expert=unisync if args.unisync_expert else None,
-            steps=budget.phase1_steps, weight=0.0, seed=seed, init=args.init_generator, **generator_common),
-            after=corpus_jobs))
+        phase1, init = (), args.init_generator
+        if budget.phase1_steps > 0:
+            phase1 = (f"generator phase 1 (seed {seed})",)
+            jobs.append(Job(phase1[0], stages.train_generator, dict(
+                out=str(run / "generator_phase1"), kind="unisync", expert=unisync if args.unisync_expert else None,
+                steps=budget.phase1_steps, weight=0.0, seed=seed, init=args.init_generator, **generator_common),
+                after=corpus_jobs))
+            init = str(run / "generator_phase1" / f"checkpoint_step{budget.phase1_steps:09d}.pth")
         experts = {"unisync": (), "wav2lip": ()}
         if not args.unisync_expert:
             jobs.append(Job(f"UniSync expert (seed {seed})", stages.train_unisync, dict(
@@ -125,14 +130,13 @@ def plan(args: argparse.Namespace, budget: Budget, root: Path) -> tuple[list[Job
                 width=budget.wav2lip_expert_width, batch_size=budget.expert_batch, lr=budget.wav2lip_expert_lr),
                 after=corpus_jobs))
             experts["wav2lip"] = (f"Wav2Lip expert (seed {seed})",)
-        init = str(run / "generator_phase1" / f"checkpoint_step{budget.phase1_steps:09d}.pth")
         for row, (name, kind) in GENERATED.items():
             train = f"{row} generator (seed {seed})"
             expert = {"unisync": unisync, "wav2lip": wav2lip, None: None}[kind]
             jobs.append(Job(train, stages.train_generator, dict(
                 out=str(run / f"generator_{name}"), kind=kind or "unisync", expert=expert,
                 steps=budget.phase2_steps, weight=budget.sync_weight if kind else 0.0, seed=seed, init=init,
-                **generator_common), after=(phase1,) + experts.get(kind, ())))
+                schedule=budget.schedule, **generator_common), after=corpus_jobs + phase1 + experts.get(kind, ())))
     return jobs, {"store": store, "judge": judge}
 
 
@@ -170,13 +174,14 @@ def run(args: argparse.Namespace) -> str:
     per_row = {"Real videos": [scores["score Real videos"]]}
     for row in GENERATED:
         per_row[row] = [scores[f"score {row} (seed {seed})"] for seed in args.seeds]
-    accuracy = {"judge": stages.expert_accuracy(paths["store"], "unisync", paths["judge"])}
+    pairs = budget.accuracy_pairs
+    accuracy = {"judge": stages.expert_accuracy(paths["store"], "unisync", paths["judge"], pairs)}
     for seed in args.seeds:
         run_dir = root / f"seed{seed}"
         accuracy[f"UniSync expert (seed {seed})"] = stages.expert_accuracy(
-            paths["store"], "unisync", args.unisync_expert or str(run_dir / "expert_unisync" / "best"))
+            paths["store"], "unisync", args.unisync_expert or str(run_dir / "expert_unisync" / "best"), pairs)
         accuracy[f"Wav2Lip expert (seed {seed})"] = stages.expert_accuracy(
-            paths["store"], "wav2lip", args.wav2lip_expert or str(run_dir / "expert_wav2lip.pth"))
+            paths["store"], "wav2lip", args.wav2lip_expert or str(run_dir / "expert_wav2lip.pth"), pairs)
     check = stages.judge_check(paths["store"], clip_ids, paths["judge"], device=args.device)
     return report(root, budget, args, per_row, accuracy, check, time.perf_counter() - start)
 
@@ -243,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of experts and generators")
     parser.add_argument("--workers", type=int, default=2, help="stages run side by side (1 torch thread each)")
     parser.add_argument("--steps", dest="phase2_steps", type=int, help="generator steps per row after phase 1")
-    parser.add_argument("--phase1-steps", type=int, help="shared sync-free generator steps first")
+    parser.add_argument("--phase1-steps", type=int, help="shared sync-free generator steps first (0: none)")
+    parser.add_argument("--schedule", choices=("fixed", "original"),
+                        help="sync weight: fixed, or Wav2Lip's switch once the validation sync loss is below 0.75")
     parser.add_argument("--expert-minutes", type=float, help="wall-clock training budget of each expert")
     parser.add_argument("--judge-minutes", type=float)
     parser.add_argument("--batch-size", type=int)

@@ -37,7 +37,11 @@ def _timed(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any, float]:
     return fn(**kwargs), time.perf_counter() - start
 
 
-def run_jobs(jobs: list[Job], workers: int = 1, log: Callable[[str], None] = print) -> dict[str, Any]:
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_jobs(jobs: list[Job], workers: int = 1, log: Callable[[str], None] = _print) -> dict[str, Any]:
     """Run ``jobs`` in dependency order, ``workers`` processes at a time; returns ``{name: result}``.
 
     A failing job stops the run: jobs already started finish, no new one starts, and its exception is raised.

@@ -21,8 +21,10 @@ SYNCNET_METRICS = (("syncnet_lse_d", "SyncNet LSE-D ↓"), ("syncnet_lse_c", "Sy
 
 
 def metrics_of(per_seed: list[list[dict]]) -> tuple[tuple[str, str], ...]:
-    """The columns the scores hold: the judge's and mouth metrics, and syncnet_python's LSE when it was run."""
-    return METRICS + (SYNCNET_METRICS if "syncnet_lse_d" in per_seed[0][0] else ())
+    """The columns the scores hold: the judge's, the mouth metrics when the store has landmarks, and
+    syncnet_python's LSE when it was run."""
+    first = per_seed[0][0]
+    return tuple((k, t) for k, t in METRICS + SYNCNET_METRICS if k in first or (k == "in_sync" and "offset" in first))
 
 
 def clip_matrix(per_seed: list[list[dict]], key: str) -> np.ndarray:

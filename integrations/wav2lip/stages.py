@@ -66,12 +66,14 @@ def train_wav2lip(store: str, out: str, minutes: float, max_steps: int, seed: in
 
 
 def train_generator(store: str, out: str, kind: str, expert: str | None, steps: int, weight: float, width: float,
-                    batch_size: int, seed: int, init: str | None, device: str = "cpu") -> str:
-    """One generator run with a fixed sync weight (0 = no sync loss); returns its final checkpoint."""
+                    batch_size: int, seed: int, init: str | None, schedule: str = "fixed", device: str = "cpu") -> str:
+    """One generator run (``schedule`` "fixed": sync weight ``weight`` throughout, 0 = no sync loss; "original":
+    Wav2Lip's switch from 0 to ``weight`` once the validation sync loss is below 0.75); returns its final
+    checkpoint."""
     final = checkpoint_path(Path(out), steps)
     if not final.is_file():
         config = TrainConfig(data=store, out=out, sync_expert=kind, expert=expert, steps=steps, batch_size=batch_size,
-                             width=width, schedule="fixed", sync_weight=weight,
+                             width=width, schedule=schedule if weight > 0 else "fixed", sync_weight=weight,
                              eval_interval=max(1, steps // 4), eval_batches=4, checkpoint_interval=steps, seed=seed,
                              device=device, init_generator=init, resume="auto")
         GeneratorTrainer(config).fit()
@@ -103,11 +105,13 @@ def score_row(store: str, clip_ids: list[str], judge: str, out: str, generator: 
     for n, clip_id in enumerate(clip_ids):
         real = np.array(clips.load_array(clip_id, "frames"))  # copies: memory-mapped arrays are read-only
         audio = np.array(clips.load_array(clip_id, "audio"), dtype=np.float32)
-        landmarks = np.asarray(clips.load_array(clip_id, "landmarks"))
+        landmarks = _landmarks(clips, clip_id, len(real))
         video = real if model is None else regenerate(model, real, clip_mel(clips, clip_id), device=device)
         lse = judge_lse(expert, video, audio)
         items.append({"clip": clip_id, "lse_d": lse.lse_d, "lse_c": lse.lse_c, "offset": lse.offset,
-                      "offsets": lse.offsets, "curve": lse.distances, **mouth_agreement(video, real, landmarks)})
+                      "offsets": lse.offsets, "curve": lse.distances})
+        if landmarks is not None:
+            items[-1].update(mouth_agreement(video, real, landmarks))
         if reference is not None:
             real_lse = syncnet_lse(reference, video, audio)
             items[-1].update(syncnet_lse_d=real_lse.lse_d, syncnet_lse_c=real_lse.lse_c)
@@ -117,9 +121,21 @@ def score_row(store: str, clip_ids: list[str], judge: str, out: str, generator: 
     return items
 
 
-def mouth_strip(video: np.ndarray, landmarks: np.ndarray, count: int) -> np.ndarray:
-    """``(count, h, w, 3)`` uint8 crops of one fixed mouth-centred box at ``count`` evenly spaced frames."""
+def _landmarks(clips: ClipStore, clip_id: str, num_frames: int) -> np.ndarray | None:
+    """The clip's ``(T, 68, 2)`` pixel landmarks, or None when the store has none (e.g. imported LRS2 crops)."""
+    if "landmarks" not in clips.meta(clip_id).get("arrays", {}):
+        return None
+    landmarks = np.asarray(clips.load_array(clip_id, "landmarks"))
+    return landmarks if landmarks.shape[1:] == (68, 2) and len(landmarks) >= num_frames else None
+
+
+def mouth_strip(video: np.ndarray, landmarks: np.ndarray | None, count: int) -> np.ndarray:
+    """``(count, h, w, 3)`` uint8 crops of one fixed mouth-centred box at ``count`` evenly spaced frames (the
+    middle of the lower half without landmarks)."""
     picks = np.linspace(0, len(video) - 1, count).round().astype(int)
+    if landmarks is None:
+        size = video.shape[1]
+        return np.ascontiguousarray(video[picks, size // 2 + size // 12:size - size // 12, size // 6:-(size // 6)])
     boxes = mouth_boxes(landmarks[picks], video.shape[1], margin=0.6)
     x0, y0 = boxes[:, :2].min(axis=0)
     x1, y1 = boxes[:, 2:].max(axis=0)

@@ -199,6 +199,18 @@ def test_adapter_stays_in_eval_mode_and_matches_unisync(stand_in):
         adapter(mel, torch.rand(3, 15, 96, 96))
 
 
+def test_adapter_downsamples_halves_for_a_smaller_expert_and_refuses_other_shapes():
+    small = UniSyncExpert("mel", {"name": "rgb", "height": 24, "width": 48}, channels=16, embed_dim=32).eval()
+    adapter = UniSyncSyncNet(expert=small)
+    mel, faces = torch.rand(2, 1, 80, 16) * 8 - 4, torch.rand(2, 15, 48, 96)
+    a, v = adapter(mel, faces)
+    rgb = torch.nn.functional.avg_pool2d(faces, 2).reshape(2, 5, 3, 24, 48).flip(2)  # area = 2x2 mean here
+    torch.testing.assert_close(torch.cosine_similarity(a, v), small.sync_probability(mel, rgb))
+    square = UniSyncExpert("mel", {"name": "rgb", "height": 48, "width": 48}, channels=16, embed_dim=32)
+    with pytest.raises(ValueError, match=r"smaller 1:2 size"):
+        UniSyncSyncNet(expert=square)
+
+
 def test_train_sh_with_wav2lip_dir_runs_the_launcher(tmp_path):
     import os
     import subprocess

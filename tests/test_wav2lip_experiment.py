@@ -40,3 +40,5 @@ def test_experiment_refuses_bad_arguments(tmp_path, capsys):
     assert "needs --data" in capsys.readouterr().err
     assert experiment.main(["--seeds", "0", "0", "--out", str(tmp_path)]) == 2
     assert "distinct seeds" in capsys.readouterr().err
+    assert experiment.main(["--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
+    assert "--judge-data" in capsys.readouterr().err

@@ -94,17 +94,17 @@ def plan(args: argparse.Namespace, budget: Budget, root: Path) -> tuple[list[Job
         corpus_jobs = ("corpus",)
     expert_common = dict(channels=budget.expert_channels, embed_dim=budget.expert_embed, height=budget.expert_height,
                          batch_size=budget.expert_batch, device=args.device)
-    judge_jobs = ()
     if not args.judge:
-        judge_store = str(root / "judge_corpus")
-        jobs.append(Job("judge corpus", stages.make_corpus, dict(path=judge_store, speakers=budget.judge_speakers,
-                                                                 clips=budget.clips, seed=1,
-                                                                 max_seconds=budget.max_seconds)))
+        judge_store, judge_after = args.judge_data, ()
+        if not judge_store:
+            judge_store, judge_after = str(root / "judge_corpus"), ("judge corpus",)
+            jobs.append(Job("judge corpus", stages.make_corpus, dict(
+                path=judge_store, speakers=budget.judge_speakers, clips=budget.clips, seed=1,
+                max_seconds=budget.max_seconds)))
         jobs.append(Job("judge", stages.train_unisync, dict(store=judge_store, out=str(root / "judge"),
                                                             minutes=budget.judge_minutes,
                                                             max_steps=budget.expert_steps, seed=1000,
-                                                            **expert_common), after=("judge corpus",)))
-        judge_jobs = ("judge",)
+                                                            **expert_common), after=judge_after))
     generator_common = dict(store=store, width=budget.width, batch_size=budget.batch_size, device=args.device)
     for seed in args.seeds:
         run = root / f"seed{seed}"
@@ -160,6 +160,9 @@ def run(args: argparse.Namespace) -> str:
     if not args.data and budget.speakers < 1:
         raise ValueError(f"--preset {args.preset}: needs --data (a clip store of real faces); the synthetic corpus "
                          "is for the quick and ci presets")
+    if args.data and not (args.judge or args.judge_data):
+        raise ValueError("--data: also give --judge (an expert neither generator trains against) or --judge-data (a "
+                         "clip store of other speakers to train one on)")
     root = Path(args.out)
     root.mkdir(parents=True, exist_ok=True)
     jobs, paths = plan(args, budget, root)
@@ -240,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wav2lip-expert", help="lipsync_expert.pth (default: train one per seed)")
     parser.add_argument("--judge", help="judge: a UniSync mel+rgb folder never used in training (default: train one "
                                         "on another corpus of other speakers)")
+    parser.add_argument("--judge-data", help="with --data: clip store of other speakers on which to train the judge")
     parser.add_argument("--syncnet", help="syncnet_v2.model: also report syncnet_python's LSE-D / LSE-C (faces "
                                           "resized to 224x224)")
     parser.add_argument("--init-generator", "--wav2lip-checkpoint", dest="init_generator",

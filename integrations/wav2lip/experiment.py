@@ -203,7 +203,8 @@ def report(root: Path, budget: Budget, args: argparse.Namespace, per_row: dict[s
             f"speakers; seeds {' '.join(map(str, args.seeds))}; total {seconds / 60:.1f} min)")
     lines = [format_table(summaries, list(args.seeds), note), ""]
     lines.append("Experts on Wav2Lip-style pairs of the test speakers (accuracy at 0.5 / AUC): " + "; ".join(
-        f"{name} {a['accuracy']:.3f} / {a['auc']:.3f}" for name, a in accuracy.items()) + ".")
+        f"{name} {a['accuracy']:.3f} / {a['auc']:.3f}" + (f" ({a['steps']} steps)" if a.get("steps") else "")
+        for name, a in accuracy.items()) + ".")
     lines.append(f"Judge on the real test clips: offset within 1 frame of 0 for {judge_check['synced_within_1']:.0%}; "
                  f"with the audio {judge_check['delay']} frames late, found within 1 frame for "
                  f"{judge_check['delayed_found_within_1']:.0%}.")

@@ -51,8 +51,22 @@ def train_unisync(store: str, out: str, minutes: float, max_steps: int, seed: in
             "val_pairs": 256, "num_workers": 0, "num_threads": 1, "device": device,
             "train_split": train_split, "val_split": val_split,
         })
-        Trainer(config, tensorboard=False).train()
+        summary = Trainer(config, tensorboard=False).train()
+        (Path(out) / "summary.json").write_text(json.dumps(
+            {k: summary[k] for k in ("steps", "elapsed_minutes", "best_accuracy", "history") if k in summary},
+            default=float))
     return str(best)
+
+
+def training_steps(kind: str, path: str) -> int | None:
+    """Steps an expert trained (from its summary), or None when unknown (e.g. an expert given by the user)."""
+    if kind == "unisync":
+        summary = Path(path).parent / "summary.json"
+        return json.loads(summary.read_text())["steps"] if summary.is_file() else None
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True).get("global_step"))
+    except (OSError, RuntimeError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def train_wav2lip(store: str, out: str, minutes: float, max_steps: int, seed: int, width: float, batch_size: int,
@@ -182,4 +196,5 @@ def expert_accuracy(store: str, kind: str, path: str, pairs: int = 512, seed: in
         scores.append(torch.cosine_similarity(a.float(), v.float()))
         labels.append(label)
     s, y = torch.cat(scores).numpy(), torch.cat(labels).numpy()
-    return {"accuracy": float(((s > 0.5) == (y > 0.5)).mean()), "auc": float(roc_auc(s, y)), "pairs": int(len(s))}
+    return {"accuracy": float(((s > 0.5) == (y > 0.5)).mean()), "auc": float(roc_auc(s, y)), "pairs": int(len(s)),
+            "steps": training_steps(kind, path)}

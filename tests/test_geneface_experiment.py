@@ -110,12 +110,12 @@ def test_table_has_a_row_per_arm_with_intervals_and_seed_spread():
 
 @pytest.mark.slow
 def test_reduced_run_reports_every_row_and_its_judge_tells_synchronised_from_shifted_motion(tmp_path):
-    """The whole experiment, reduced (synthetic speech corpus of 10 speakers x 4 clips, a few steps, one seed):
+    """The whole experiment, reduced (``--quick`` on the vowel corpus, whose 24 short clips are generated in a
+    second where the speech corpus takes half a minute; a few steps, one seed):
     rows, JSON keys and checks are there, and the judge rates the ground truth above the same motion 4 frames off."""
     threads = torch.get_num_threads()
-    args = build_parser().parse_args([
-        "--out", str(tmp_path), "--speakers", "10", "--clips", "4", "--seeds", "0", "--expert-steps", "8",
-        "--judge-steps", "60", "--motion-steps", "6", "--shift", "4", "--max-offset", "5"])
+    args = build_parser().parse_args(["--out", str(tmp_path), "--quick", "--corpus", "vowel", "--seeds", "0",
+                                      "--shift", "4"])
     try:
         summary = run(args)
     finally:

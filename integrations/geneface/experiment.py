@@ -49,7 +49,8 @@ ARMS = {"none": "Motion model, no sync loss", "geneface": "+ GeneFace SyncNet lo
 MOUTH_POINTS = {"num_points": 20, "dims": 3}
 JUDGE_POINTS = {"num_points": 68, "dims": 3}
 #: Quick (smoke) run: corpus, steps.
-QUICK = dict(speakers=20, clips=2, expert_steps=30, judge_steps=60, motion_steps=20)
+QUICK = dict(speakers=10, clips=4, expert_steps=8, judge_steps=60, motion_steps=6, motion_val_every=6, val_pairs=128,
+             test_pairs=256)
 
 
 def row_names(spec: AudioFeatureSpec, shift: int) -> dict[str, str]:
@@ -76,7 +77,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--expert-channels", type=int, default=16,
                         help="UniSync expert width (see the README for the cost and accuracy per width)")
     parser.add_argument("--expert-embed", type=int, default=64, help="UniSync expert embedding size")
+    parser.add_argument("--val-pairs", type=int, default=512, help="validation pairs of each expert's training")
+    parser.add_argument("--test-pairs", type=int, default=1024, help="test pairs of each expert's pair accuracy")
     parser.add_argument("--motion-steps", type=int, default=300)
+    parser.add_argument("--motion-val-every", type=int, default=0,
+                        help="validate the motion model every N steps (0: a quarter of the steps)")
     parser.add_argument("--sync-weight", type=float, default=0.1)
     parser.add_argument("--sync-schedule", choices=("geneface", "always"), default="always")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
@@ -115,14 +120,14 @@ def run(args: argparse.Namespace) -> dict:
 
     tick = time.time()
     common = dict(spec=spec, motion_shape=(64,), recipe=args.recipe, batch_size=args.expert_batch,
-                  data=expert_store.root)
+                  data=expert_store.root, val_pairs=args.val_pairs)
     judge_cfg = expert_config(out=args.out / "experts" / "judge", steps=args.judge_steps, seed=args.judge_seed,
                               channels=24, embed_dim=48, train_split="val", val_split="train",
                               visual="landmarks", visual_options=JUDGE_POINTS,
                               **common)
     judge = train_unisync_expert(judge_cfg)
     judge_score = ProjectedSyncLoss(unisync_criterion(judge, reduction="none"), face).sync_probability
-    experts = {"judge": [pair_accuracy(judge, judge_cfg, (68, 3))]}
+    experts = {"judge": [pair_accuracy(judge, judge_cfg, (68, 3), pairs=args.test_pairs)]}
     timings["judge"] = time.time() - tick
 
     def judged(features: torch.Tensor, motion: torch.Tensor, target: torch.Tensor) -> tuple[dict, dict]:
@@ -155,7 +160,7 @@ def run(args: argparse.Namespace) -> dict:
             tick = time.time()
             config = MotionTrainConfig(steps=args.motion_steps, seed=seed, sync_weight=args.sync_weight,
                                        sync_schedule="off" if arm == "none" else args.sync_schedule,
-                                       val_every=max(1, args.motion_steps // 4))
+                                       val_every=args.motion_val_every or max(1, args.motion_steps // 4))
             result = train_motion_model(clips["train"], clips["val"], config, criteria.get(arm),
                                         desc=f"motion ({arm}, seed {seed})")
             seed_clips = []
@@ -208,15 +213,16 @@ def arm_experts(args: argparse.Namespace, common: dict, seed: int, face: FacePro
     criteria = {"geneface": ProjectedSyncLoss(GeneFaceSyncLoss(syncnet, "landmarks"), face),
                 "unisync_landmarks": ProjectedSyncLoss(unisync_criterion(on_landmarks), mouth),
                 "unisync_3dmm": unisync_criterion(on_coeffs)}
-    accuracy = {"geneface": pair_accuracy(syncnet, landmarks_cfg, (68, 3)),
-                "unisync_landmarks": pair_accuracy(on_landmarks, landmarks_cfg, (68, 3)),
-                "unisync_3dmm": pair_accuracy(on_coeffs, coeffs_cfg, (64,))}
+    pairs = args.test_pairs
+    accuracy = {"geneface": pair_accuracy(syncnet, landmarks_cfg, (68, 3), pairs=pairs),
+                "unisync_landmarks": pair_accuracy(on_landmarks, landmarks_cfg, (68, 3), pairs=pairs),
+                "unisync_3dmm": pair_accuracy(on_coeffs, coeffs_cfg, (64,), pairs=pairs)}
     return criteria, accuracy
 
 
 def open_corpus(args: argparse.Namespace) -> ClipStore:
-    """``--store``, else the built-in corpus (``args.speakers`` x ``args.clips`` for synth), generated in OUT on the
-    first run."""
+    """``--store``, else the built-in corpus (``args.speakers`` x ``args.clips`` for synth; with ``--quick`` clips of
+    3-4 s), generated in OUT on the first run."""
     if args.store is not None:
         return ClipStore(args.store)
     if args.corpus == "vowel":
@@ -225,9 +231,12 @@ def open_corpus(args: argparse.Namespace) -> ClipStore:
                                       args.corpus_seed)
         return build_vowel_corpus(args.out / "vowel", seed=args.corpus_seed)
     from unisync_loss.synth.corpus import generate_corpus
+    from unisync_loss.synth.settings import SynthSettings
 
-    return generate_corpus(args.out / f"synth-{args.speakers}x{args.clips}", speakers=args.speakers, clips=args.clips,
-                           seed=args.corpus_seed, mp4=False)
+    settings = SynthSettings(min_seconds=3.0, max_seconds=4.0) if args.quick else SynthSettings()
+    name = f"synth-{args.speakers}x{args.clips}" + ("-short" if args.quick else "")
+    return generate_corpus(args.out / name, speakers=args.speakers, clips=args.clips, seed=args.corpus_seed,
+                           settings=settings, mp4=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,6 +109,22 @@ def test_geneface_syncnet_trains_on_the_shared_pairs_and_both_experts_are_scored
     assert pair_accuracy(expert, config, (68, 3), split="train", pairs=256)["auc"] > 0.6
 
 
+def test_geneface_syncnet_pairs_share_the_trainers_meaning_of_the_shares(corpus):
+    """Half positives; of the negatives exactly cross_share cross-speaker, as the Trainer draws them per clip batch."""
+    from train_expert.objectives import draw_negatives, pair_kinds
+
+    _, _, _, _, config = corpus
+    pairs = pair_dataset(config, visual_spec((68, 3), mouth_only=True), "train", 200, seed=config.seed)
+    kinds = [pairs.kind_of(i)[0] for i in range(200)]
+    negatives = [k for k in kinds if k != SampleKind.POSITIVE]
+    assert len(negatives) == 200 * (1 - config.positive_share)
+    assert sum(k == SampleKind.CROSS_SPEAKER for k in negatives) == round(len(negatives) * config.cross_share)
+    clip, speaker = torch.arange(4).repeat_interleave(8), torch.tensor([0, 0, 1, 2]).repeat_interleave(8)
+    batch_kinds = pair_kinds(clip, torch.arange(8).repeat(4) * 3, speaker, config.min_shift)
+    _, _, drawn = draw_negatives(batch_kinds, config.cross_share, torch.Generator().manual_seed(0))
+    assert int((drawn == SampleKind.CROSS_SPEAKER).sum()) == round(32 * config.cross_share)
+
+
 def test_crops_and_model_shapes(corpus):
     _, clips, _, _, _ = corpus
     features, target = random_crops(clips["train"], 3, 12, np.random.default_rng(0))

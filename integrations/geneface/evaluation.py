@@ -39,20 +39,36 @@ def offset_profile(score: WindowScorer, features: torch.Tensor, motion: torch.Te
     return profile
 
 
+def clip_sync_metrics(profile: dict[int, np.ndarray]) -> dict[str, float]:
+    """One clip's ``distance``, ``confidence``, ``offset``, ``abs_offset``, ``sync_loss`` and ``p_sync`` (mean p at
+    offset 0) from its :func:`offset_profile` (NumPy scalars, in the profile's precision)."""
+    if 0 not in profile:
+        raise ValueError(f"profile: expected offsets including 0, got {sorted(profile)}")
+    offsets = sorted(profile)
+    d = np.array([1.0 - profile[k].mean() for k in offsets])
+    offset, confidence = best_offset(d, offsets, lower_is_better=True)
+    p0 = np.clip(profile[0], 1e-6, 1.0)
+    return {"distance": d.min(), "confidence": confidence, "offset": offset, "abs_offset": abs(offset),
+            "sync_loss": float(-np.log(p0).mean()), "p_sync": float(profile[0].mean())}
+
+
 def sync_metrics(profiles: list[dict[int, np.ndarray]]) -> dict[str, float]:
     """Distance, confidence, offset and sync loss pooled over clips (windows weighted equally within a clip)."""
-    per_clip = []
-    for profile in profiles:
-        offsets = sorted(profile)
-        d = np.array([1.0 - profile[k].mean() for k in offsets])
-        offset, confidence = best_offset(d, offsets, lower_is_better=True)
-        p0 = np.clip(profile[0], 1e-6, 1.0)
-        per_clip.append({"distance": d.min(), "confidence": confidence,
-                         "offset": offset, "sync_loss": float(-np.log(p0).mean()),
-                         "p_sync": float(profile[0].mean())})
-    out = {key: float(np.mean([c[key] for c in per_clip])) for key in per_clip[0]}
-    out["abs_offset"] = float(np.mean([abs(c["offset"]) for c in per_clip]))
-    return out
+    per_clip = [clip_sync_metrics(profile) for profile in profiles]
+    return {key: float(np.mean([c[key] for c in per_clip])) for key in per_clip[0]}
+
+
+def shifted_pair(features: torch.Tensor, motion: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``features (2T, F)``, ``motion (T, ...)`` -> a pair ``shift`` video frames out of sync: motion frame ``i``
+    shows what the audio says at frame ``i + shift`` (both cut to ``T - |shift|`` frames)."""
+    t = motion.shape[0]
+    if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= abs(shift) < t:
+        raise ValueError(f"shift: expected an integer with |shift| < {t} frames, got {shift!r}")
+    if features.shape[0] < HUBERT_PER_VIDEO_FRAME * t:
+        raise ValueError(f"features: expected (2T, F) with T = {t}, got {tuple(features.shape)}")
+    vis = motion[max(0, shift):t + min(0, shift)]
+    a0 = HUBERT_PER_VIDEO_FRAME * max(0, -shift)
+    return features[a0:a0 + HUBERT_PER_VIDEO_FRAME * len(vis)], vis
 
 
 def mouth_error(pred: torch.Tensor, target: torch.Tensor) -> float:

@@ -20,6 +20,7 @@ Margins: the paper's best per audio representation, (0.1, 0.3) for mel features 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from train_expert.sampling import SyncPairDataset
 from train_expert.trainer import VAL_SEED_OFFSET, Trainer
 from train_expert.windows import WindowSource
 
+from .face_projection import FaceProjection
 from .features import AudioFeatureSpec
 from .motion_data import MotionClip
 from .readers import write_clip_store
@@ -65,11 +67,13 @@ def visual_spec(motion_shape: tuple[int, ...], mouth_only: bool = False) -> dict
 
 
 def write_expert_store(root: str | Path, store: ClipStore, clips: dict[str, list[MotionClip]],
-                       spec: AudioFeatureSpec) -> ClipStore:
+                       spec: AudioFeatureSpec, basis: np.ndarray | None = None) -> ClipStore:
     """``clips`` (split -> motion clips of ``store``) as a fresh clip store at ``root`` for :mod:`train_expert`.
 
     The waveforms come from ``store``; the clips' own features are cached under ``spec``'s representation, so no
-    frontend runs. An existing folder at ``root`` is replaced.
+    frontend runs. With ``basis`` (``(64, 68, 3)``, :func:`.face_projection.expression_basis`) coefficient clips
+    also get ``landmarks (T, 68, 3)``: their expression landmarks, what landmark experts see of predicted motion.
+    An existing folder at ``root`` is replaced.
     """
     if not isinstance(store, ClipStore) or not isinstance(spec, AudioFeatureSpec):
         raise ValueError(f"store, spec: expected a ClipStore and an AudioFeatureSpec, got {type(store).__name__} and "
@@ -81,9 +85,18 @@ def write_expert_store(root: str | Path, store: ClipStore, clips: dict[str, list
         raise ValueError(f"root: {root} holds files and is not a clip store; choose another folder")
     triples = [(clip, split, store.load_array(clip.id, "audio", mmap=False))
                for split, split_clips in clips.items() for clip in split_clips]
-    return write_clip_store(root, triples, audio=spec.representation(),
+    expression = None
+    if basis is not None:
+        project = FaceProjection(basis)
+        expression = {clip.id: clip.motion for clip, _, _ in triples}
+        with torch.no_grad():
+            triples = [(dataclasses.replace(clip, motion=project(torch.from_numpy(clip.motion)).numpy()), split, wave)
+                       for clip, split, wave in triples]
+    return write_clip_store(root, triples, expression=expression, audio=spec.representation(),
                             info={"source": str(store.root), "features": spec.cache_config()},
-                            extra={"motion": "as the audio-to-motion model predicts it"})
+                            extra={"motion": "as the audio-to-motion model predicts it",
+                                   **({"landmarks": "expression landmarks of the coefficients (no identity, no pose)"}
+                                      if basis is not None else {})})
 
 
 def expert_config(data: str | Path, out: str | Path, spec: AudioFeatureSpec, motion_shape: tuple[int, ...],
@@ -188,10 +201,12 @@ def train_geneface_syncnet(config: TrainConfig, motion_shape: tuple[int, ...], l
 def pair_accuracy(expert: nn.Module, config: TrainConfig, motion_shape: tuple[int, ...], split: str = "test",
                   pairs: int = 1024) -> dict[str, float]:
     """Protocol A (accuracy at p > 0.5, AUC) of a UniSync expert or a GeneFace SyncNet on ``pairs`` pairs of
-    ``split`` of ``config.data``, drawn with ``config``'s shares."""
+    ``split`` of ``config.data``, drawn with ``config``'s shares: a UniSync expert sees ``config``'s visual
+    representation (what it was trained on), the SyncNet the mouth of ``motion_shape``."""
     check_choice(split, "split", ("train", "val", "test"))
     mouth_only = isinstance(expert, GeneFaceSyncNet)
-    dataset = pair_dataset(config, visual_spec(motion_shape, mouth_only), split, pairs, config.seed + TEST_SEED_OFFSET)
+    visual = visual_spec(motion_shape, True) if mouth_only else {"name": config.visual, **config.visual_options}
+    dataset = pair_dataset(config, visual, split, pairs, config.seed + TEST_SEED_OFFSET)
     scorer = SyncNetWindows(expert) if mouth_only else expert
     result = protocol_a(scorer, dataset, batch_size=256)
     return {"accuracy": result["accuracy"], "auc": result["auc"]}

@@ -3,6 +3,8 @@
 * :func:`unisync_criterion` wraps :class:`unisync_loss.UniSyncLoss` (mean ``-log p`` over windows).
 * :class:`GeneFaceSyncLoss` does the same with GeneFace's SyncNet, as GeneFace's audio-to-motion task does
   (BCE against label 1 on the cosine, i.e. ``-log cos``), over all windows at stride 1 rather than random ones.
+* :class:`ProjectedSyncLoss` puts a map in front of either (e.g. :class:`.face_projection.FaceProjection`: a model
+  that predicts coefficients, supervised by a landmark expert through the corpus' linear face model).
 
 Both take ``features (B, 2T, F)`` at 50 frames/s and ``motion (B, T, ...)`` at 25 fps and keep their expert frozen and
 in eval mode whatever ``.train()`` calls they receive.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import torch
 from einops import rearrange
+from torch import nn
 
 from unisync_loss import UniSyncExpert, UniSyncLoss
 from unisync_loss.frozen import FrozenHolder
@@ -57,3 +60,21 @@ class GeneFaceSyncLoss(FrozenHolder):
     def forward(self, features: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
         loss = -torch.log(self.sync_probability(features, motion).clamp_min(self.eps))
         return loss.mean() if self.reduction == "mean" else loss
+
+
+class ProjectedSyncLoss(nn.Module):
+    """``criterion(features, project(motion))``: the criterion's loss and ``sync_probability`` on projected motion
+    (``project`` must be differentiable for the loss to reach the motion)."""
+
+    def __init__(self, criterion: nn.Module, project: nn.Module):
+        super().__init__()
+        if not callable(getattr(criterion, "sync_probability", None)) or not isinstance(project, nn.Module):
+            raise ValueError(f"criterion, project: expected a sync loss with sync_probability and an nn.Module, got "
+                             f"{type(criterion).__name__} and {type(project).__name__}")
+        self.criterion, self.project = criterion, project
+
+    def sync_probability(self, features: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+        return self.criterion.sync_probability(features, self.project(motion))
+
+    def forward(self, features: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+        return self.criterion(features, self.project(motion))

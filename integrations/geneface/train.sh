@@ -2,9 +2,10 @@
 # GeneFace + UniSync.
 #
 #   bash integrations/geneface/train.sh [--quick] [--out DIR] [experiment options]
-#       The self-contained experiment: audio-to-motion training without a sync loss, with GeneFace's SyncNet and
-#       with UniSync, judged on held-out speakers (python -m integrations.geneface.experiment --help). Runs with
-#       $PYTHON, else the project's environment ($UNISYNC_VENV or .venv, as run.sh makes it).
+#       The self-contained experiment on the project's synthetic speech corpus: audio-to-motion training without a
+#       sync loss, with GeneFace's SyncNet and with UniSync (mel + mouth landmarks, mel + 3DMM), 3 seeds, judged on
+#       held-out speakers by an expert no run trains against (python -m integrations.geneface.experiment --help).
+#       Runs with $PYTHON, else the project's environment ($UNISYNC_VENV or .venv, as run.sh makes it).
 #
 #   bash integrations/geneface/train.sh --geneface-dir PATH --expert DIR [--stage audio2motion|postnet]
 #                                       [--config CFG] [--exp-name NAME] [-- GeneFace's tasks/run.py options]

@@ -28,6 +28,7 @@ def test_reduced_experiment_runs_every_stage_and_its_judge_finds_sync(tmp_path, 
     # the judge tells real videos from unsynchronised ones: the same clips with the audio 8 frames late
     check = results["judge_check"]
     assert check["synced_within_1"] >= 0.75 and check["delayed_found_within_1"] >= 0.75, check
+    assert check["delay_moves_offset"] >= 0.75, check
     for name in ("judge_curves.png", "strips/strips.png", "strips/strip_unisync_expert.png", "table.md"):
         assert (out / name).stat().st_size > 0
     # stages resume: a second run trains nothing and prints the same table

@@ -207,7 +207,8 @@ def report(root: Path, budget: Budget, args: argparse.Namespace, per_row: dict[s
         for name, a in accuracy.items()) + ".")
     lines.append(f"Judge on the real test clips: offset within 1 frame of 0 for {judge_check['synced_within_1']:.0%}; "
                  f"with the audio {judge_check['delay']} frames late, found within 1 frame for "
-                 f"{judge_check['delayed_found_within_1']:.0%}.")
+                 f"{judge_check['delayed_found_within_1']:.0%}, and the offset moved by {judge_check['delay']} "
+                 f"(within 1 frame) for {judge_check.get('delay_moves_offset', float('nan')):.0%}.")
     lines.append(f"Separation (LSE-C, real - no sync loss, paired over clips): {check['gap']:+.3f} "
                  f"[{check['low']:+.3f}, {check['high']:+.3f}] vs the no-sync row's clip SD {check['clip_sd']:.3f}: "
                  + ("the judge separates them." if check["separated"] else

@@ -159,7 +159,8 @@ def mouth_strip(video: np.ndarray, landmarks: np.ndarray | None, count: int) -> 
 def judge_check(store: str, clip_ids: list[str], judge: str, delay: int = 8, device: str = "cpu") -> dict:
     """Can the judge find sync at all? On the real test clips: the share whose judge offset is within one frame of
     0, and with the audio delayed by ``delay`` frames the share found within one frame of ``-delay`` (offsets are
-    positive when the sound comes first)."""
+    positive when the sound comes first) and the share whose offset moved by ``-delay`` within one frame (relative
+    to the clip's own offset: real clips need not be exactly in sync)."""
     if delay < 2:
         raise ValueError(f"delay: expected at least 2 frames, got {delay}")
     clips = ClipStore(store)
@@ -173,7 +174,8 @@ def judge_check(store: str, clip_ids: list[str], judge: str, delay: int = 8, dev
         delayed.append(judge_lse(expert, frames, late[:len(audio)]).offset)
     return {"delay": delay, "clips": len(clip_ids), "offsets_synced": synced, "offsets_delayed": delayed,
             "synced_within_1": float(np.mean([abs(o) <= 1 for o in synced])),
-            "delayed_found_within_1": float(np.mean([abs(o + delay) <= 1 for o in delayed]))}
+            "delayed_found_within_1": float(np.mean([abs(o + delay) <= 1 for o in delayed])),
+            "delay_moves_offset": float(np.mean([abs(d - s + delay) <= 1 for s, d in zip(synced, delayed)]))}
 
 
 @torch.no_grad()

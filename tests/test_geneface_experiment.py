@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from integrations.geneface.evaluation import mouth_error, offset_profile, shifted_pair, sync_metrics
-from integrations.geneface.experiment import ARMS, build_parser, run
+from integrations.geneface.experiment import ARMS, build_parser, person_clips, run
 from integrations.geneface.face_projection import FaceProjection, expression_basis
+from integrations.geneface.motion_data import MotionClip
 from integrations.geneface.report import format_table, separation, summarise
 from integrations.geneface.sync_criteria import ProjectedSyncLoss
 from integrations.geneface.vowel_corpus import build_vowel_corpus
@@ -59,6 +60,13 @@ def test_mouth_error_from_coefficients_uses_the_corpus_face_model(tmp_path):
     err_open = mouth_error(face(opened), face(coeffs))
     err_nuisance = mouth_error(face(nuisance), face(coeffs))
     assert err_open > 10 * err_nuisance > 0
+    # a constant opening is a shape offset, not motion: the centred error ignores it, and counts motion around it
+    assert mouth_error(face(opened), face(coeffs), centred=True) < 1e-6
+    moving = coeffs.clone()
+    moving[1, 0] = 1.0
+    assert mouth_error(face(moving), face(coeffs), centred=True) > 0.5 * mouth_error(face(moving), face(coeffs)) > 0
+    with pytest.raises(ValueError, match=r"expected two \(T, 68, D\)"):
+        mouth_error(face(opened)[:, :20], face(coeffs)[:, :20])
     assert torch.equal(mouth(opened), face(opened)[:, 48:68]) and mouth(opened).shape == (3, 20, 3)
     with pytest.raises(ValueError, match="expected .*64"):
         face(torch.zeros(3, 60))
@@ -100,7 +108,8 @@ def test_summaries_average_seeds_per_clip_and_separation_needs_a_gap_beyond_the_
 def test_table_has_a_row_per_arm_with_intervals_and_seed_spread():
     names = {"ground_truth": "Ground-truth motion", **ARMS}
     per_clip = [[{"sync_loss": 0.7 + 0.01 * i + 0.02 * s, "p_sync": 0.5, "distance": 0.4, "confidence": 0.1,
-                  "abs_offset": 0.0, "mouth_error": 0.01, "mse": 0.5} for i in range(4)] for s in range(3)]
+                  "abs_offset": 0.0, "mouth_error": 0.01, "mouth_motion_error": 0.005, "mse": 0.5} for i in range(4)]
+                for s in range(3)]
     row = {m: summarise(per_clip, m) for m in per_clip[0][0]}
     table = format_table({key: row for key in names}, names)
     lines = [line for line in table.splitlines() if line.startswith("| ")]
@@ -123,10 +132,24 @@ def test_reduced_run_reports_every_row_and_its_judge_tells_synchronised_from_shi
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["rows"]) == {"ground_truth", "shifted", *ARMS}
     assert set(saved["experts"]) == {"judge", "geneface", "unisync_landmarks", "unisync_3dmm"}
-    assert {"sync_loss", "p_sync", "distance", "mouth_error", "mse"} <= set(saved["rows"]["none"])
+    assert {"sync_loss", "p_sync", "distance", "mouth_error", "mouth_motion_error", "mse"} <= set(saved["rows"]["none"])
     assert set(saved["rows"]["none"]["sync_loss"]) == {"mean", "ci", "seed_sd", "per_seed"}
     assert (tmp_path / "offsets.png").stat().st_size > 0 and "| + GeneFace SyncNet loss" in (tmp_path / "table.md").read_text()
     check = summary["checks"]["ground_truth_vs_shifted"]
     assert check["separated"], check
     assert summary["rows"]["shifted"]["abs_offset"]["mean"] >= 2.0
     assert summary["rows"]["ground_truth"]["mouth_error"]["mean"] == 0.0
+    assert len(saved["motion_speakers"]["0"]) == 1 and "sync term on every train speaker" in (tmp_path / "table.md").read_text()
+
+
+def test_person_clips_draws_whole_speakers_by_seed(tmp_path):
+    clips = [MotionClip(f"s{i}_{j}", f"s{i}", np.zeros((20, 80), np.float32), np.zeros((10, 64), np.float32))
+             for i in range(6) for j in range(3)]
+    one = person_clips(clips, 1, seed=0)
+    assert len(one) == 3 and len({c.speaker for c in one}) == 1
+    assert [c.id for c in person_clips(clips, 1, seed=0)] == [c.id for c in one]
+    assert len({person_clips(clips, 1, seed=s)[0].speaker for s in range(10)}) > 1
+    assert len(person_clips(clips, 2, seed=3)) == 6
+    assert person_clips(clips, 0, seed=0) == clips and person_clips(clips, 9, seed=0) == clips
+    with pytest.raises(ValueError, match="motion_speakers"):
+        run(build_parser().parse_args(["--motion-speakers", "-1", "--out", str(tmp_path / "unused")]))

@@ -1,6 +1,8 @@
 """The experiment's experts (trained by train_expert from a run-folder store) and its audio-to-motion trainer: a few
 steps with the UniSync loss beat the no-sync twin (judged)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,26 @@ def test_geneface_schedule_switches_on_below_the_threshold(corpus):
         assert result.sync_enabled_at == expected
     with pytest.raises(ValueError, match="sync criterion is needed"):
         train_motion_model(clips["train"], clips["val"], MotionTrainConfig(sync_schedule="always"))
+
+
+def test_sync_term_sees_the_audio_of_sync_clips_only(corpus):
+    _, clips, expert, _, _ = corpus
+    marked = [dataclasses.replace(c, features=np.full_like(c.features, 7.0)) for c in clips["val"]]
+    seen = []
+
+    def criterion(features, motion):
+        seen.append(features)
+        return unisync_criterion(expert)(features, motion)
+
+    config = MotionTrainConfig(steps=3, batch_size=2, crop_frames=10, hidden=16, sync_schedule="always", val_every=3)
+    train_motion_model(clips["train"], clips["val"][:1], config, criterion, sync_clips=marked)
+    training_calls = seen[:3]  # the calls of the 3 steps (validation follows)
+    assert all(bool((f == 7.0).all()) for f in training_calls)
+    seen.clear()
+    train_motion_model(clips["train"], clips["val"][:1], config, criterion)
+    assert not any(bool((f == 7.0).all()) for f in seen[:3])
+    with pytest.raises(ValueError, match="sync_clips: expected None"):
+        train_motion_model(clips["train"], clips["val"], config, criterion, sync_clips=[])
 
 
 def test_expert_store_holds_what_the_motion_model_sees_and_the_trainer_trained_from_it(corpus, tmp_path):

@@ -71,6 +71,13 @@ def shifted_pair(features: torch.Tensor, motion: torch.Tensor, shift: int) -> tu
     return features[a0:a0 + HUBERT_PER_VIDEO_FRAME * len(vis)], vis
 
 
-def mouth_error(pred: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean Euclidean distance of the 20 mouth landmarks, ``(T, 68, D)`` each, in the data's units."""
-    return float((pred[:, MOUTH] - target[:, MOUTH]).norm(dim=-1).mean())
+def mouth_error(pred: torch.Tensor, target: torch.Tensor, centred: bool = False) -> float:
+    """Mean Euclidean distance of the 20 mouth landmarks, ``(T, 68, D)`` each, in the data's units. ``centred``: each
+    sequence's mean mouth is subtracted first, so only the motion around it counts (not a constant shape offset)."""
+    if pred.shape != target.shape or pred.ndim != 3 or pred.shape[1] != 68:
+        raise ValueError(f"pred, target: expected two (T, 68, D) landmark sequences, got {tuple(pred.shape)} and "
+                         f"{tuple(target.shape)}")
+    p, g = pred[:, MOUTH], target[:, MOUTH]
+    if centred:
+        p, g = p - p.mean(0), g - g.mean(0)
+    return float((p - g).norm(dim=-1).mean())

@@ -10,7 +10,10 @@ at what cost in mouth motion?
    (BCE), a UniSync audio + mouth-landmarks expert and a UniSync audio + 3DMM expert (recipe ``--recipe``).
 4. Judge, trained once, which no run trains against: a UniSync expert on all 68 expression landmarks (another
    representation than any arm's), of another width and seed, trained only on the val speakers.
-5. Per seed, four audio-to-motion runs with the same budget: no sync loss and one per expert.
+5. Per seed, four audio-to-motion runs with the same budget: no sync loss and one per expert. By default the motion
+   model is person-specific, as GeneFace's post-net and renderer are: it learns from the clips of one train speaker
+   (``--motion-speakers``; the speaker drawn by the seed), and the sync term sees the audio of every train speaker
+   (``--sync-audio train``), as GeneFace's post-net applies its sync loss to LRS3 audio of other people.
 6. On the test speakers, per clip: the judge's sync loss, p(sync), distance / confidence / offset (as LSE-D / LSE-C
    for videos), mouth-landmark error and reconstruction MSE; rows for the ground truth and for the ground truth
    shifted by ``--shift`` frames (a control). Printed as a table of means with 95 % bootstrap intervals over test
@@ -28,6 +31,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from unisync_loss.data.clip_store import ClipStore
@@ -36,7 +40,7 @@ from .evaluation import clip_sync_metrics, mouth_error, offset_profile, shifted_
 from .experts import expert_config, pair_accuracy, train_geneface_syncnet, train_unisync_expert, write_expert_store
 from .face_projection import FaceProjection, expression_basis
 from .features import AudioFeatureSpec
-from .motion_data import load_motion_clips, motion_statistics
+from .motion_data import MotionClip, load_motion_clips, motion_statistics
 from .report import format_checks, format_experts, format_table, plot_offsets, separation, summarise
 from .sync_criteria import GeneFaceSyncLoss, ProjectedSyncLoss, unisync_criterion
 from .trainer import MotionTrainConfig, predict, standardised_losses, train_motion_model
@@ -82,6 +86,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--motion-steps", type=int, default=300)
     parser.add_argument("--motion-val-every", type=int, default=0,
                         help="validate the motion model every N steps (0: a quarter of the steps)")
+    parser.add_argument("--motion-speakers", type=int, default=1,
+                        help="train speakers whose motion the motion model learns from (drawn per seed; 0: all)")
+    parser.add_argument("--sync-audio", choices=("train", "motion"), default="train",
+                        help="audio of the sync term: every train speaker's (no motion needed) or only the motion "
+                             "model's own training crops")
     parser.add_argument("--sync-weight", type=float, default=0.1)
     parser.add_argument("--sync-schedule", choices=("geneface", "always"), default="always")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
@@ -98,6 +107,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
+    if args.motion_speakers < 0:
+        raise ValueError(f"motion_speakers: expected >= 0 (0: all train speakers), got {args.motion_speakers}")
     start = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.quick:
@@ -132,7 +143,9 @@ def run(args: argparse.Namespace) -> dict:
 
     def judged(features: torch.Tensor, motion: torch.Tensor, target: torch.Tensor) -> tuple[dict, dict]:
         profile = offset_profile(judge_score, features, motion, args.max_offset)
-        metrics = {**{k: float(v) for k, v in clip_sync_metrics(profile).items()}, "mouth_error": mouth_error(face(motion), face(target)),
+        shown, real = face(motion), face(target)
+        metrics = {**{k: float(v) for k, v in clip_sync_metrics(profile).items()},
+                   "mouth_error": mouth_error(shown, real), "mouth_motion_error": mouth_error(shown, real, centred=True),
                    "mse": float(standardised_losses(motion[None], target[None], std)[0])}
         return metrics, profile
 
@@ -150,8 +163,12 @@ def run(args: argparse.Namespace) -> dict:
     for key, values in reference.items():
         per_clip[key].append(values)
 
+    motion_speakers = {}
     for seed in args.seeds:
         tick = time.time()
+        motion_clips = person_clips(clips["train"], args.motion_speakers, seed)
+        motion_speakers[seed] = sorted({clip.speaker for clip in motion_clips})
+        sync_clips = clips["train"] if args.sync_audio == "train" else None
         criteria, accuracy = arm_experts(args, common, seed, face, mouth)
         for name, result in accuracy.items():
             experts.setdefault(name, []).append(result)
@@ -161,8 +178,8 @@ def run(args: argparse.Namespace) -> dict:
             config = MotionTrainConfig(steps=args.motion_steps, seed=seed, sync_weight=args.sync_weight,
                                        sync_schedule="off" if arm == "none" else args.sync_schedule,
                                        val_every=args.motion_val_every or max(1, args.motion_steps // 4))
-            result = train_motion_model(clips["train"], clips["val"], config, criteria.get(arm),
-                                        desc=f"motion ({arm}, seed {seed})")
+            result = train_motion_model(motion_clips, clips["val"], config, criteria.get(arm),
+                                        desc=f"motion ({arm}, seed {seed})", sync_clips=sync_clips)
             seed_clips = []
             for clip in clips["test"]:
                 metrics, profile = judged(torch.from_numpy(clip.features), predict(result.model, clip),
@@ -183,12 +200,16 @@ def run(args: argparse.Namespace) -> dict:
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"},
         "features": asdict(spec), "corpus": str(store.root), "test_speakers": store.speakers("test"),
         "test_clips": [clip.id for clip in clips["test"]], "seeds": list(args.seeds),
+        "motion_speakers": {str(seed): speakers for seed, speakers in motion_speakers.items()},
     }
     (args.out / "results.json").write_text(json.dumps(summary, indent=1))
     report = "\n\n".join([
         format_table(rows, names),
         f"Mean over {len(clips['test'])} test clips ({len(store.speakers('test'))} test speakers) and "
         f"{len(args.seeds)} seed(s) {list(args.seeds)}; [95% bootstrap interval over test clips] ±sd over seeds.",
+        "Motion models learnt from " + "; ".join(
+            f"seed {seed}: {describe_speakers(speakers, clips['train'])}" for seed, speakers in motion_speakers.items())
+        + f"; sync term on {'every train speaker' if args.sync_audio == 'train' else 'the same crops'}'s audio.",
         format_checks(checks, names), format_experts(experts), f"Runtime {runtime:.0f} s."])
     (args.out / "table.md").write_text(report + "\n")
     plot_offsets(profiles, names, args.out / "offsets.png")
@@ -218,6 +239,23 @@ def arm_experts(args: argparse.Namespace, common: dict, seed: int, face: FacePro
                 "unisync_landmarks": pair_accuracy(on_landmarks, landmarks_cfg, (68, 3), pairs=pairs),
                 "unisync_3dmm": pair_accuracy(on_coeffs, coeffs_cfg, (64,), pairs=pairs)}
     return criteria, accuracy
+
+
+def person_clips(train_clips: list[MotionClip], speakers: int, seed: int) -> list[MotionClip]:
+    """The clips of ``speakers`` train speakers drawn with ``seed`` (all clips when ``speakers`` is 0 or covers them)."""
+    names = sorted({clip.speaker for clip in train_clips})
+    if speakers == 0 or speakers >= len(names):
+        return list(train_clips)
+    chosen = set(np.random.default_rng(seed).choice(names, size=speakers, replace=False).tolist())
+    return [clip for clip in train_clips if clip.speaker in chosen]
+
+
+def describe_speakers(speakers: list[str], train_clips: list[MotionClip]) -> str:
+    total = len({clip.speaker for clip in train_clips})
+    if len(speakers) == total:
+        return f"all {total} train speakers"
+    seconds = sum(clip.num_frames for clip in train_clips if clip.speaker in speakers) / 25
+    return f"{', '.join(speakers)} ({seconds:.0f} s)"
 
 
 def open_corpus(args: argparse.Namespace) -> ClipStore:

@@ -2,7 +2,7 @@
 the judge's separation checks, the Markdown table and the offsets plot.
 
 Data layout: ``clips[row][seed]`` is a list (one entry per test clip, same order for every row and seed) of metric
-dicts (:func:`.evaluation.clip_sync_metrics` plus ``mouth_error`` and ``mse``). A row's value for a metric is the
+dicts (:func:`.evaluation.clip_sync_metrics` plus ``mouth_error``, ``mouth_motion_error`` and ``mse``). A row's value for a metric is the
 mean over clips of the per-clip mean over seeds; its interval resamples test clips (percentile bootstrap,
 :func:`train_expert.metrics.bootstrap_interval`); ``seed_sd`` is the standard deviation over seeds of the clip means.
 """
@@ -19,6 +19,7 @@ from train_expert.metrics import bootstrap_interval
 COLUMNS = (("sync_loss", "judge sync loss ↓", 3, True), ("p_sync", "judge p(sync) ↑", 3, True),
            ("distance", "judge D ↓", 3, False), ("confidence", "judge C ↑", 3, False),
            ("abs_offset", "abs. offset ↓", 2, False), ("mouth_error", "mouth err ↓", 4, True),
+           ("mouth_motion_error", "mouth motion err ↓", 4, False),
            ("mse", "recon MSE ↓", 3, False))
 
 

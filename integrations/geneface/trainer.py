@@ -8,6 +8,10 @@ Loss per step (targets standardised per dimension, so every coordinate counts al
 ``sync`` is any sequence sync loss (UniSync's or GeneFace's expert, see :mod:`.sync_criteria`). Schedules:
 ``"geneface"`` switches the sync term on once the validation sync loss is below ``sync_threshold`` (0.75) and keeps it
 on; ``"always"`` from the first step; ``"off"`` never (the twin without sync loss).
+
+The sync term needs no motion, only audio: with ``sync_clips`` it is computed on crops of those clips' audio instead
+of the reconstruction batch (GeneFace's person-specific post-net applies its sync loss to LRS3 audio, for which the
+target person has no motion).
 """
 
 from __future__ import annotations
@@ -99,10 +103,15 @@ def validate(model: AudioToMotion, clips: list[MotionClip], sync: SyncCriterion 
 
 
 def train_motion_model(train_clips: list[MotionClip], val_clips: list[MotionClip], config: MotionTrainConfig,
-                       sync: SyncCriterion | None = None, desc: str = "motion") -> TrainResult:
-    """Train an :class:`AudioToMotion` on random crops; ``sync`` is required unless the schedule is "off"."""
+                       sync: SyncCriterion | None = None, desc: str = "motion",
+                       sync_clips: list[MotionClip] | None = None) -> TrainResult:
+    """Train an :class:`AudioToMotion` on random crops of ``train_clips``; ``sync`` is required unless the schedule is
+    "off". ``sync_clips``: clips whose audio the sync term sees (their motion is not used; default: the same batch as
+    the reconstruction terms)."""
     if config.sync_schedule != "off" and sync is None:
         raise ValueError(f"sync: a sync criterion is needed for sync_schedule={config.sync_schedule!r}")
+    if sync_clips is not None and not sync_clips:
+        raise ValueError("sync_clips: expected None (use the training batch) or at least one clip, got an empty list")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     mean, std = motion_statistics(train_clips)
@@ -121,6 +130,9 @@ def train_motion_model(train_clips: list[MotionClip], val_clips: list[MotionClip
         loss = mse + config.continuity_weight * continuity
         logged = {"step": step, "mse": mse.item(), "continuity": continuity.item()}
         if enabled and config.sync_weight > 0:
+            if sync_clips is not None:
+                features, _ = random_crops(sync_clips, config.batch_size, config.crop_frames, rng)
+                pred = model(features)
             sync_loss = sync(features, pred)
             loss = loss + config.sync_weight * sync_loss
             logged["sync"] = sync_loss.item()

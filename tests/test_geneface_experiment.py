@@ -108,7 +108,8 @@ def test_summaries_average_seeds_per_clip_and_separation_needs_a_gap_beyond_the_
 def test_table_has_a_row_per_arm_with_intervals_and_seed_spread():
     names = {"ground_truth": "Ground-truth motion", **ARMS}
     per_clip = [[{"sync_loss": 0.7 + 0.01 * i + 0.02 * s, "p_sync": 0.5, "distance": 0.4, "confidence": 0.1,
-                  "abs_offset": 0.0, "mouth_error": 0.01, "mouth_motion_error": 0.005, "mse": 0.5} for i in range(4)]
+                  "abs_offset": 0.0, "mouth_error": 0.01, "mouth_motion_error": 0.005, "syncnet_judge_loss": 0.6,
+                  "mse": 0.5} for i in range(4)]
                 for s in range(3)]
     row = {m: summarise(per_clip, m) for m in per_clip[0][0]}
     table = format_table({key: row for key in names}, names)
@@ -131,15 +132,21 @@ def test_reduced_run_reports_every_row_and_its_judge_tells_synchronised_from_shi
         torch.set_num_threads(threads)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert set(saved["rows"]) == {"ground_truth", "shifted", *ARMS}
-    assert set(saved["experts"]) == {"judge", "geneface", "unisync_landmarks", "unisync_3dmm"}
-    assert {"sync_loss", "p_sync", "distance", "mouth_error", "mouth_motion_error", "mse"} <= set(saved["rows"]["none"])
+    assert set(saved["experts"]) == {"judge", "judge_syncnet", "geneface", "unisync_landmarks", "unisync_3dmm"}
+    assert {"unisync_landmarks_vs_geneface@syncnet_judge_loss", "ground_truth_vs_none@syncnet_judge_loss"} \
+        <= set(saved["checks"])
+    assert "Judge check, + UniSync loss, mel + 3DMM vs + GeneFace SyncNet loss (mouth landmarks): syncnet_judge_loss" \
+        in (tmp_path / "table.md").read_text()
+    assert {"sync_loss", "p_sync", "distance", "mouth_error", "mouth_motion_error", "syncnet_judge_loss", "mse"} \
+        <= set(saved["rows"]["none"])
     assert set(saved["rows"]["none"]["sync_loss"]) == {"mean", "ci", "seed_sd", "per_seed"}
     assert (tmp_path / "offsets.png").stat().st_size > 0 and "| + GeneFace SyncNet loss" in (tmp_path / "table.md").read_text()
     check = summary["checks"]["ground_truth_vs_shifted"]
     assert check["separated"], check
     assert summary["rows"]["shifted"]["abs_offset"]["mean"] >= 2.0
     assert summary["rows"]["ground_truth"]["mouth_error"]["mean"] == 0.0
-    assert len(saved["motion_speakers"]["0"]) == 1 and "sync term on every train speaker" in (tmp_path / "table.md").read_text()
+    assert len(saved["motion_speakers"]["0"]) == 1
+    assert "sync term on the audio of every train speaker." in (tmp_path / "table.md").read_text()
 
 
 def test_person_clips_draws_whole_speakers_by_seed(tmp_path):

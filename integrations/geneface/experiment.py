@@ -9,7 +9,8 @@ at what cost in mouth motion?
 3. Per seed, on the train speakers, with the project's one sampler and trainer (:mod:`.experts`): GeneFace's SyncNet
    (BCE), a UniSync audio + mouth-landmarks expert and a UniSync audio + 3DMM expert (recipe ``--recipe``).
 4. Judge, trained once, which no run trains against: a UniSync expert on all 68 expression landmarks (another
-   representation than any arm's), of another width and seed, trained only on the val speakers.
+   representation than any arm's), of another width and seed, trained only on the val speakers; and a second judge
+   of the other family (GeneFace's SyncNet on the mouth, also on the val speakers, another seed).
 5. Per seed, four audio-to-motion runs with the same budget: no sync loss and one per expert. By default the motion
    model is person-specific, as GeneFace's post-net and renderer are: it learns from the clips of one train speaker
    (``--motion-speakers``; the speaker drawn by the seed), and the sync term sees the audio of every train speaker
@@ -138,14 +139,24 @@ def run(args: argparse.Namespace) -> dict:
                               **common)
     judge = train_unisync_expert(judge_cfg)
     judge_score = ProjectedSyncLoss(unisync_criterion(judge, reduction="none"), face).sync_probability
-    experts = {"judge": [pair_accuracy(judge, judge_cfg, (68, 3), pairs=args.test_pairs)]}
+    # a second judge of the other family (GeneFace's SyncNet on the mouth), same speakers, another seed: an arm's
+    # expert may please a judge of its own architecture; two judges that agree make the comparison of arms fairer
+    syncnet_judge_cfg = expert_config(out=args.out / "experts" / "judge-syncnet", steps=args.judge_steps,
+                                      seed=args.judge_seed + 1, train_split="val", val_split="train",
+                                      visual="landmarks", visual_options=MOUTH_POINTS, **common)
+    syncnet_judge = train_geneface_syncnet(syncnet_judge_cfg, (68, 3))
+    syncnet_judge_loss = ProjectedSyncLoss(GeneFaceSyncLoss(syncnet_judge, "landmarks"), face)
+    experts = {"judge": [pair_accuracy(judge, judge_cfg, (68, 3), pairs=args.test_pairs)],
+               "judge_syncnet": [pair_accuracy(syncnet_judge, syncnet_judge_cfg, (68, 3), pairs=args.test_pairs)]}
     timings["judge"] = time.time() - tick
 
     def judged(features: torch.Tensor, motion: torch.Tensor, target: torch.Tensor) -> tuple[dict, dict]:
         profile = offset_profile(judge_score, features, motion, args.max_offset)
         shown, real = face(motion), face(target)
         metrics = {**{k: float(v) for k, v in clip_sync_metrics(profile).items()},
-                   "mouth_error": mouth_error(shown, real), "mouth_motion_error": mouth_error(shown, real, centred=True),
+                   "mouth_error": mouth_error(shown, real),
+                   "mouth_motion_error": mouth_error(shown, real, centred=True),
+                   "syncnet_judge_loss": float(syncnet_judge_loss(features[None], motion[None])),
                    "mse": float(standardised_losses(motion[None], target[None], std)[0])}
         return metrics, profile
 
@@ -192,7 +203,12 @@ def run(args: argparse.Namespace) -> dict:
     metrics = list(per_clip["ground_truth"][0][0])
     rows = {key: {m: summarise(per_clip[key], m) for m in metrics} for key in names}
     checks = {"ground_truth_vs_none": separation(per_clip["ground_truth"], per_clip["none"]),
+              "ground_truth_vs_none@syncnet_judge_loss": separation(per_clip["ground_truth"], per_clip["none"],
+                                                                    "syncnet_judge_loss"),
               "ground_truth_vs_shifted": separation(per_clip["ground_truth"], per_clip["shifted"])}
+    for arm in ("unisync_landmarks", "unisync_3dmm"):  # UniSync against GeneFace's SyncNet, by both judges
+        for metric in ("sync_loss", "syncnet_judge_loss"):
+            checks[f"{arm}_vs_geneface@{metric}"] = separation(per_clip[arm], per_clip["geneface"], metric)
     runtime = round(time.time() - start, 1)
     summary = {
         "rows": rows, "names": names, "checks": checks, "experts": experts, "per_clip": per_clip,
@@ -209,7 +225,8 @@ def run(args: argparse.Namespace) -> dict:
         f"{len(args.seeds)} seed(s) {list(args.seeds)}; [95% bootstrap interval over test clips] ±sd over seeds.",
         "Motion models learnt from " + "; ".join(
             f"seed {seed}: {describe_speakers(speakers, clips['train'])}" for seed, speakers in motion_speakers.items())
-        + f"; sync term on {'every train speaker' if args.sync_audio == 'train' else 'the same crops'}'s audio.",
+        + "; sync term on the audio of "
+        + ("every train speaker." if args.sync_audio == "train" else "the motion model's own training crops."),
         format_checks(checks, names), format_experts(experts), f"Runtime {runtime:.0f} s."])
     (args.out / "table.md").write_text(report + "\n")
     plot_offsets(profiles, names, args.out / "offsets.png")
@@ -242,7 +259,8 @@ def arm_experts(args: argparse.Namespace, common: dict, seed: int, face: FacePro
 
 
 def person_clips(train_clips: list[MotionClip], speakers: int, seed: int) -> list[MotionClip]:
-    """The clips of ``speakers`` train speakers drawn with ``seed`` (all clips when ``speakers`` is 0 or covers them)."""
+    """The clips of ``speakers`` train speakers drawn with ``seed`` (all clips when ``speakers`` is 0 or is at least
+    the number of train speakers)."""
     names = sorted({clip.speaker for clip in train_clips})
     if speakers == 0 or speakers >= len(names):
         return list(train_clips)

@@ -2,7 +2,8 @@
 the judge's separation checks, the Markdown table and the offsets plot.
 
 Data layout: ``clips[row][seed]`` is a list (one entry per test clip, same order for every row and seed) of metric
-dicts (:func:`.evaluation.clip_sync_metrics` plus ``mouth_error``, ``mouth_motion_error`` and ``mse``). A row's value for a metric is the
+dicts (:func:`.evaluation.clip_sync_metrics` plus ``mouth_error``, ``mouth_motion_error``,
+``syncnet_judge_loss`` and ``mse``). A row's value for a metric is the
 mean over clips of the per-clip mean over seeds; its interval resamples test clips (percentile bootstrap,
 :func:`train_expert.metrics.bootstrap_interval`); ``seed_sd`` is the standard deviation over seeds of the clip means.
 """
@@ -19,6 +20,7 @@ from train_expert.metrics import bootstrap_interval
 COLUMNS = (("sync_loss", "judge sync loss ↓", 3, True), ("p_sync", "judge p(sync) ↑", 3, True),
            ("distance", "judge D ↓", 3, False), ("confidence", "judge C ↑", 3, False),
            ("abs_offset", "abs. offset ↓", 2, False), ("mouth_error", "mouth err ↓", 4, True),
+           ("syncnet_judge_loss", "SyncNet judge loss ↓", 3, True),
            ("mouth_motion_error", "mouth motion err ↓", 4, False),
            ("mse", "recon MSE ↓", 3, False))
 
@@ -77,10 +79,11 @@ def format_table(rows: dict[str, dict], names: dict[str, str]) -> str:
 
 
 def format_checks(checks: dict[str, dict], names: dict[str, str]) -> str:
-    """One line per separation check (:func:`separation`), ``checks["better_vs_worse"]``."""
+    """One line per separation check (:func:`separation`), ``checks["better_vs_worse"]`` (a suffix ``@metric`` tells
+    checks of one pair on several metrics apart)."""
     lines = []
     for key, check in checks.items():
-        better, worse = key.split("_vs_")
+        better, worse = key.split("@")[0].split("_vs_")
         verdict = "separated" if check["separated"] else "NOT separated"
         lines.append(
             f"Judge check, {names[better]} vs {names[worse]}: {check['metric']} gap {check['gap']:.3f} "

@@ -16,10 +16,12 @@ at what cost in mouth motion?
    (``--motion-speakers``; the speaker drawn by the seed), and the sync term sees the audio of every train speaker
    (``--sync-audio train``), as GeneFace's post-net applies its sync loss to LRS3 audio of other people.
 6. On the test speakers, per clip: the judge's sync loss, p(sync), distance / confidence / offset (as LSE-D / LSE-C
-   for videos), mouth-landmark error and reconstruction MSE; rows for the ground truth and for the ground truth
-   shifted by ``--shift`` frames (a control). Printed as a table of means with 95 % bootstrap intervals over test
-   clips and the spread over seeds, with two checks that the judge separates the ground truth from the no-sync-loss
-   output and from the shifted control; saved as JSON, Markdown and a plot of the judge's score against offset.
+   for videos), the second judge's sync loss, mouth-landmark error (also centred per clip: the mouth's motion only)
+   and reconstruction MSE; rows for the ground truth and for the ground truth shifted by ``--shift`` frames (a
+   control). Printed as a table of means with 95 % bootstrap intervals over test clips and the spread over seeds,
+   with checks that both judges separate the ground truth from the no-sync-loss output, that the first separates it
+   from the shifted control, and comparisons of each UniSync arm with GeneFace's SyncNet by both judges; saved as
+   JSON, Markdown and a plot of the judge's score against offset.
 
     python -m integrations.geneface.experiment --out runs/geneface [--seeds 0 1 2] [--quick]
 """
@@ -36,6 +38,7 @@ import numpy as np
 import torch
 
 from unisync_loss.data.clip_store import ClipStore
+from unisync_loss.representations.base import VIDEO_FPS
 
 from .evaluation import clip_sync_metrics, mouth_error, offset_profile, shifted_pair
 from .experts import expert_config, pair_accuracy, train_geneface_syncnet, train_unisync_expert, write_expert_store
@@ -269,10 +272,11 @@ def person_clips(train_clips: list[MotionClip], speakers: int, seed: int) -> lis
 
 
 def describe_speakers(speakers: list[str], train_clips: list[MotionClip]) -> str:
+    """"all N train speakers", or the speakers' names with their seconds of speech, for the report."""
     total = len({clip.speaker for clip in train_clips})
     if len(speakers) == total:
         return f"all {total} train speakers"
-    seconds = sum(clip.num_frames for clip in train_clips if clip.speaker in speakers) / 25
+    seconds = sum(clip.num_frames for clip in train_clips if clip.speaker in speakers) / VIDEO_FPS
     return f"{', '.join(speakers)} ({seconds:.0f} s)"
 
 
